@@ -1,0 +1,3 @@
+from walkapp.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""The database engine, made from WALKAPP_DATABASE_URL, and the one way to write in a transaction."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from .settings import DatabaseSettings
+
+# How long a SQLite writer waits for another to finish before giving up (seconds).
+SQLITE_BUSY_TIMEOUT = 30
+
+
+def make_engine(database: DatabaseSettings) -> Engine:
+    if database.engine_type == "sqlite":
+        path = database.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path), timeout=SQLITE_BUSY_TIMEOUT)
+    return PostgresEngine(config={"dsn": database.url})
+
+
+def engine() -> Engine:
+    from .tables import Walk
+
+    return Walk._meta.db
+
+
+async def prepare(db: Engine | None = None) -> None:
+    """Per-start setup: WAL for SQLite (readers never block the writer), a pool for PostgreSQL."""
+    db = db or engine()
+    if db.engine_type == "sqlite":
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+    else:
+        await db.start_connection_pool(min_size=1, max_size=10)
+
+
+async def release(db: Engine | None = None) -> None:
+    db = db or engine()
+    if db.engine_type == "postgres":
+        await db.close_connection_pool()
+
+
+@asynccontextmanager
+async def write_transaction() -> AsyncIterator[None]:
+    """A transaction for a read-then-write.
+
+    On SQLite it is BEGIN IMMEDIATE: it takes the write lock up front, so two concurrent
+    read-then-write transactions queue on the busy timeout instead of one failing with
+    "database is locked" when it tries to upgrade its read lock (STACK.md).
+    """
+    db = engine()
+    if db.engine_type == "sqlite":
+        async with db.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with db.transaction():
+            yield

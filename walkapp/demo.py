@@ -1,0 +1,197 @@
+"""`walkapp demo`: the Lillers case of the 2023 GUSP convention (shared/domain/GUSP.md).
+
+Idempotent: every row is found by its natural key before it is made (QPV code, partner name,
+e-mail, walk title, client_uuid), so running it twice duplicates nothing. The photos are
+placeholders drawn here, sent through the same photo pipeline as a phone's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+
+from PIL import Image, ImageDraw, ImageFont
+
+from . import gusp
+from .accounts.services import create_user
+from .observations.services import ObservationInput, record
+from .security import new_token
+from .storage import MediaStore
+from .tables import Neighbourhood, Participant, Partner, StaffUser, Stop, Street, Walk
+
+QPV_CODE = "QP062057"
+CENTRE = (50.5636, 2.4826)
+COORDINATOR_EMAIL = "coordination@lillers.example"
+# A known password, printed at the end: this is demo data. Load the demo only on a demo site.
+DEMO_PASSWORD = "marche-lillers-2023"
+PAST_WALK_TITLE = "Diagnostic en marchant de la Ville Centre (automne)"
+TODAY_WALK_TITLE = "Marche du jour : Ville Centre"
+_UUIDS = uuid.UUID("6f1c1c64-3b8e-4a3e-9a0e-7d4c2b1a0f00")
+
+PARTNERS = (
+    ("Ville de Lillers", "ville"),
+    ("SIA Habitat", "bailleur"),
+    ("Pas-de-Calais Habitat", "bailleur"),
+    ("Société Immobilière du Grand Hainaut", "bailleur"),
+    ("Maisons et Cités", "bailleur"),
+    ("CABBALR", "intercommunalite"),
+    ("État", "etat"),
+    ("Association SOLILLERS", "association"),
+    ("Police rurale", "service"),
+    ("Services techniques", "service"),
+    ("Espaces verts", "service"),
+)
+
+STREETS = (
+    ("Rue d'Aire", ""), ("Rue Pasteur", ""), ("Rue de Verdun", "jusqu'au n° 38"), ("Place des FFI", ""),
+    ("Rue du Dr M. Laversin", ""), ("Rue de Saint-Venant", "jusqu'au n° 79"),
+    ("Rue du Maréchal de Lattre de Tassigny", ""), ("Rue Mozart", ""), ("Rue Philiomel", "jusqu'au n° 42"),
+    ("Rue de la Gare", ""), ("Rue Sébastopol", ""), ("Boulevard de Paris", "jusqu'au n° 25"),
+    ("Rue de Relingue", ""), ("Rue de Pernes", ""), ("Rue de la Plaine", "jusqu'au n° 45"), ("Rue des Chats", ""),
+    ("Rue Carnot", ""), ("Rue des Promenades", "jusqu'au n° 23"), ("Rue du Faubourg d'Aval", ""), ("Rue Neuve", ""),
+    ("Rue Angela Davis", ""), ("Place de l'Église", ""), ("Rue Fanien", ""), ("Impasse Duwet", ""),
+    ("Place Jean Jaurès", ""), ("Rue de l'Église", ""), ("Rue A. Rosenberg", ""), ("Place Roger Salengro", ""),
+    ("Rue du Commerce", ""), ("Résidence Sycomores", ""), ("Rue d'Ham", ""), ("Impasse Jaurès", ""),
+    ("Résidence Allende", ""), ("Rue de la République", ""), ("Place Ansart", ""), ("Cité Bellevue", ""),
+    ("Rue des Remparts", ""), ("Rue d'Hurionville", ""), ("Rue du Chapitre", ""), ("Rue du Maréchal Juin", ""),
+    ("Rue de la Poste", ""), ("Rue du Maréchal Leclerc", ""), ("Rue de la Dondaine", ""),
+)
+
+# The route: approximate points of the landmarks the convention names.
+STOPS = (
+    ("Hôtel de Ville, place Roger Salengro", 50.56360, 2.48260),
+    ("Place de l'Église", 50.56295, 2.48400),
+    ("Collège Léo-Lagrange", 50.56590, 2.47920),
+    ("Résidence Sycomores", 50.56480, 2.48650),
+    ("Gare", 50.55900, 2.48030),
+)
+
+STAFF = (
+    (COORDINATOR_EMAIL, "Claire Devaux", "coordinator", "Ville de Lillers"),
+    ("agent@pdc-habitat.example", "Karim Benali", "agent", "Pas-de-Calais Habitat"),
+    ("comite@lillers.example", "Martine Leroy", "committee", "Ville de Lillers"),
+)
+
+RESIDENTS = ("Josiane", "Mehdi", "Élodie (conseil citoyen)", "Gérard")
+
+# Constats of the past walk: (issue, angle, polarity, street, stop index, comment).
+CONSTATS = (
+    ("ambiance", "gestion", "negative", "Place Roger Salengro", 0, "Éclairage en panne depuis trois semaines sur le parvis de la mairie."),
+    ("ambiance", "conception", "negative", "Rue des Chats", 1, "Recoin derrière l'abri vélo, regroupements le soir, pas de visibilité depuis la rue."),
+    ("ambiance", "usages", "negative", "Place de l'Église", 1, "Rodéos de scooters signalés par les riverains en fin de journée."),
+    ("ambiance", "cooperation", "positive", "Place Roger Salengro", 0, "Les médiateurs passent chaque soir : les habitants les connaissent et les appellent."),
+    ("proprete", "gestion", "negative", "Rue Carnot", 0, "Corbeilles pleines le lundi matin, le passage du week-end ne suffit pas."),
+    ("proprete", "conception", "negative", "Résidence Sycomores", 3, "Pelouse en pente entre deux bâtiments : la tondeuse ne passe pas, déchets accumulés."),
+    ("proprete", "usages", "negative", "Rue de la Gare", 4, "Déjections canines nombreuses le long du trottoir."),
+    ("proprete", "cooperation", "positive", "Place de l'Église", 1, "Le nettoyage partagé ville / bailleur du parvis fonctionne bien depuis la convention de gestion."),
+    ("mobilites", "gestion", "negative", "Boulevard de Paris", 4, "Marquage du passage piéton effacé devant l'arrêt de bus."),
+    ("mobilites", "conception", "negative", "Rue de Saint-Venant", 2, "Trottoir trop étroit pour une poussette près du collège."),
+    ("mobilites", "usages", "negative", "Rue Pasteur", 2, "Stationnement sauvage sur le trottoir aux heures de sortie du collège."),
+    ("mobilites", "cooperation", "positive", "Rue de la Gare", 4, "Nouvel abri vélo sécurisé à la gare, bien utilisé."),
+    ("dechets", "gestion", "negative", "Résidence Allende", 3, "Bacs de tri débordants, collecte jaune trop espacée pour 40 logements."),
+    ("dechets", "conception", "negative", "Cité Bellevue", 3, "Local poubelles sans porte, accès libre : feux de poubelles l'an dernier."),
+    ("dechets", "usages", "negative", "Impasse Duwet", 3, "Dépôt sauvage d'encombrants (matelas, meubles) au fond de l'impasse."),
+    ("dechets", "cooperation", "negative", "Rue d'Ham", 3, "Les habitants ne connaissent pas le numéro pour les rendez-vous encombrants."),
+    ("chantiers", "gestion", "negative", "Rue de Verdun", 1, "Palissade de chantier tombée, trou non protégé."),
+    ("chantiers", "conception", "negative", "Rue du Commerce", 0, "Cheminement piéton dévié sur la chaussée sans protection pendant les travaux."),
+    ("chantiers", "usages", "negative", "Rue Neuve", 1, "Matériaux de chantier entreposés devant l'entrée de l'école le matin."),
+    ("chantiers", "cooperation", "positive", "Rue de la République", 0, "Réunion d'information des riverains avant le chantier : bien appréciée."),
+    ("usagers", "gestion", "negative", "Résidence Sycomores", 3, "Loge du gardien fermée l'après-midi, les locataires ne savent pas qui appeler."),
+    ("usagers", "conception", "negative", "Place Ansart", 3, "Panneau d'affichage du bailleur illisible, vitre cassée."),
+    ("usagers", "usages", "positive", "Résidence Allende", 3, "Jardin partagé entretenu par les habitants, beaucoup d'enfants."),
+    ("usagers", "cooperation", "negative", "Rue des Remparts", 1, "Les signalements faits au bailleur restent sans réponse : pas de retour aux habitants."),
+    ("services", "gestion", "negative", "Rue de la Poste", 0, "Bureau de poste : horaires réduits, file d'attente sur le trottoir."),
+    ("services", "conception", "negative", "Place Jean Jaurès", 1, "Pas de banc ni d'ombre près du centre social pour les personnes âgées."),
+    ("services", "usages", "positive", "Rue Fanien", 2, "La médiathèque est très fréquentée par les collégiens après les cours."),
+    ("services", "cooperation", "positive", "Place Roger Salengro", 0, "Permanence France services à la mairie bien connue des habitants."),
+)
+
+
+def placeholder_photo(issue: str, number: int) -> bytes:
+    """A 1200x900 JPEG in the issue's colour, saying what it is: a demo, not a real place."""
+    colour = gusp.term("issue", issue).colour
+    image = Image.new("RGB", (1200, 900), colour)
+    draw = ImageDraw.Draw(image)
+    for step in range(0, 900, 60):  # stripes, so that thumbnails differ from a flat colour
+        draw.rectangle((0, step, 1200, step + 20), fill=_lighter(colour))
+    font = ImageFont.load_default(size=64)
+    small = ImageFont.load_default(size=40)
+    draw.rectangle((60, 300, 1140, 600), fill="white")
+    draw.text((100, 340), gusp.term("issue", issue).short, fill="black", font=font)
+    draw.text((100, 450), f"Photo de démonstration n° {number}", fill="black", font=small)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _lighter(hex_colour: str) -> tuple[int, int, int]:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return tuple(min(255, c + 40) for c in (r, g, b))  # type: ignore[return-value]
+
+
+async def _get_or_create(table, where, **values):
+    row = await table.objects().where(where).first()
+    if row is None:
+        row = table(**values)
+        await row.save()
+    return row
+
+
+async def _walk(neighbourhood: Neighbourhood, title: str, date: dt.date, status: str,
+                creator: StaffUser) -> Walk:
+    walk = await Walk.objects().where((Walk.title == title) & (Walk.neighbourhood == neighbourhood.id)).first()
+    if walk is None:
+        walk = Walk(neighbourhood=neighbourhood.id, title=title, date=date, status=status,
+                    join_secret=new_token(18), created_by=creator.id)
+        await walk.save()
+        for position, (name, lat, lon) in enumerate(STOPS, start=1):
+            await Stop(walk=walk.id, position=position, name=name, lat=lat, lon=lon).save()
+    return walk
+
+
+async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str, object]:
+    today = today or dt.date.today()
+    neighbourhood = await _get_or_create(
+        Neighbourhood, Neighbourhood.qpv_code == QPV_CODE, qpv_code=QPV_CODE, name="Ville Centre",
+        town="Lillers", centre_lat=CENTRE[0], centre_lon=CENTRE[1])
+    for position, (name, extent) in enumerate(STREETS):
+        await _get_or_create(Street, (Street.neighbourhood == neighbourhood.id) & (Street.name == name),
+                             neighbourhood=neighbourhood.id, name=name, extent=extent, position=position)
+    for name, kind in PARTNERS:
+        await _get_or_create(Partner, Partner.name == name, name=name, kind=kind)
+    users = {}
+    for email, display_name, role, partner in STAFF:
+        user = await StaffUser.objects().where(StaffUser.email == email).first()
+        users[role] = user or await create_user(email, DEMO_PASSWORD, display_name, role, partner)
+    coordinator = users["coordinator"]
+
+    past = await _walk(neighbourhood, PAST_WALK_TITLE, today - dt.timedelta(days=42), "closed", coordinator)
+    stops = await Stop.objects().where(Stop.walk == past.id).order_by(Stop.position)
+    people = []
+    for index, name in enumerate(("Claire Devaux", "Karim Benali", *RESIDENTS)):
+        token = str(uuid.uuid5(_UUIDS, f"participant-{index}"))
+        people.append(await _get_or_create(
+            Participant, Participant.token == token, walk=past.id, display_name=name, token=token,
+            user=coordinator.id if index == 0 else (users["agent"].id if index == 1 else None)))
+
+    start = dt.datetime.combine(past.date, dt.time(14, 0), tzinfo=dt.timezone.utc)
+    for number, (issue, angle, polarity, street, stop_index, comment) in enumerate(CONSTATS, start=1):
+        stop = stops[stop_index]
+        # Spread the points around their halte (~±60 m) so the map shows distinct markers.
+        offset_lat = ((number * 37) % 11 - 5) * 0.00011
+        offset_lon = ((number * 53) % 13 - 6) * 0.00014
+        await record(store, past, people[number % len(people)], ObservationInput(
+            client_uuid=str(uuid.uuid5(_UUIDS, f"constat-{number}")),
+            issue=issue, angle=angle, polarity=polarity, description=comment,
+            lat=round(stop.lat + offset_lat, 6), lon=round(stop.lon + offset_lon, 6), accuracy_m=8.0,
+            location_source="device", street=street, stop_id=stop.id,
+            observed_at=start + dt.timedelta(minutes=4 * number),
+            status="validated" if number % 5 else "new",
+            photos=[(placeholder_photo(issue, number), f"demo-{number}.jpg")],
+        ))
+
+    current = await _walk(neighbourhood, TODAY_WALK_TITLE, today, "open", coordinator)
+    if current.date != today or current.status != "open":
+        await Walk.update({Walk.date: today, Walk.status: "open"}).where(Walk.id == current.id)
+    return {"coordinator": coordinator, "open_walk": current, "past_walk": past}

@@ -1,0 +1,109 @@
+"""Recording a constat with its photos: the one write path, for the API, the form and the demo.
+
+Order of work, so that nothing is half-made: photos are checked and processed first (a refused
+photo stores nothing), their files are written (content-addressed, atomic), and only then the
+observation and photo rows go in, in one transaction. A crash between the files and the rows
+leaves files that no row names: content-addressed, harmless, and recognisable as unreferenced.
+The (walk, client_uuid) unique key makes replays idempotent even when they race.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from litestar.concurrency import sync_to_thread
+
+from .. import photos
+from ..db import write_transaction
+from ..storage import MediaStore
+from ..tables import Observation, Participant, Photo, Walk
+
+
+@dataclass
+class ObservationInput:
+    client_uuid: str
+    issue: str
+    angle: str
+    polarity: str = "negative"
+    description: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    location_source: str | None = None
+    street: str = ""
+    stop_id: int | None = None
+    observed_at: dt.datetime | None = None
+    status: str = "new"
+    photos: list[tuple[bytes, str]] = field(default_factory=list)  # (content, file name)
+
+
+def is_unique_violation(error: Exception) -> bool:
+    """True for the database refusing a duplicate key, on SQLite and PostgreSQL alike."""
+    name = type(error).__name__
+    return name in ("UniqueViolationError", "IntegrityError") and (
+        "unique" in str(error).lower() or name == "UniqueViolationError"
+    )
+
+
+async def find_by_client_uuid(walk_id: int, client_uuid: str) -> Observation | None:
+    return await Observation.objects().where(
+        (Observation.walk == walk_id) & (Observation.client_uuid == client_uuid)
+    ).first()
+
+
+async def record(store: MediaStore, walk: Walk, participant: Participant | None,
+                 data: ObservationInput) -> tuple[Observation, bool]:
+    """Stores a constat and its photos. Returns (observation, created); created is False when the
+    client_uuid was already recorded (a replay): then nothing new is stored."""
+    existing = await find_by_client_uuid(walk.id, data.client_uuid)
+    if existing is not None:
+        return existing, False
+
+    processed = [await sync_to_thread(photos.process, content, name) for content, name in data.photos]
+    stored = [await sync_to_thread(photos.store, store, content, result)
+              for (content, _), result in zip(data.photos, processed)]
+
+    position_from_photo = next((p.gps for p in processed if p.gps), None)
+    lat, lon, source = data.lat, data.lon, data.location_source
+    if (lat is None or lon is None) and position_from_photo:
+        lat, lon, source = position_from_photo[0], position_from_photo[1], "exif"
+
+    observation = Observation(
+        walk=walk.id,
+        participant=participant.id if participant else None,
+        client_uuid=data.client_uuid,
+        issue=data.issue,
+        angle=data.angle,
+        polarity=data.polarity,
+        description=data.description,
+        lat=lat,
+        lon=lon,
+        accuracy_m=data.accuracy_m,
+        location_source=source,
+        street=data.street,
+        stop=data.stop_id,
+        observed_at=data.observed_at,
+        status=data.status,
+    )
+    try:
+        async with write_transaction():
+            await observation.save()
+            for position, item in enumerate(stored):
+                p = item.processed
+                await Photo(
+                    observation=observation.id, sha256=p.sha256, original_path=item.original_path,
+                    display_path=item.display_path, thumb_path=item.thumb_path, content_type=p.content_type,
+                    width=p.width, height=p.height, bytes=p.bytes, taken_at=p.taken_at,
+                    gps_lat=p.gps[0] if p.gps else None, gps_lon=p.gps[1] if p.gps else None,
+                    position=position,
+                ).save()
+    except Exception as error:
+        if not is_unique_violation(error):
+            raise
+        # Another request with the same client_uuid won the race: answer with its constat.
+        winner = await find_by_client_uuid(walk.id, data.client_uuid)
+        if winner is None:
+            raise
+        return winner, False
+    return observation, True

@@ -1,0 +1,145 @@
+"""Passwords, the sign-in throttle, who is signed in, and the role guards of the routes."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from .errors import Forbidden, SignInRequired
+from .tables import StaffUser
+
+_hasher = PasswordHasher()
+# A hash to verify against when the e-mail is unknown, so that the answer takes as long as for a
+# known one and doesn't tell which addresses have accounts.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token(nbytes: int = 24) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def same_secret(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+@dataclass
+class SignInThrottle:
+    """Counts failed sign-ins per e-mail and per client address in a sliding window.
+
+    In memory: walkapp runs as one process on a small server; a restart forgets, which is fine
+    for slowing down password guessing.
+    """
+
+    per_email: int = 5
+    per_address: int = 20
+    window_s: float = 15 * 60
+    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures[key]
+        while times and times[0] < now - self.window_s:
+            times.popleft()
+        return times
+
+    def retry_after(self, email: str, address: str) -> int:
+        """Seconds to wait before another try is allowed; 0 when allowed now."""
+        now = time.monotonic()
+        waits = []
+        for key, limit in ((f"e:{email}", self.per_email), (f"a:{address}", self.per_address)):
+            times = self._recent(key, now)
+            if len(times) >= limit:
+                waits.append(int(times[0] + self.window_s - now) + 1)
+        return max(waits, default=0)
+
+    def failed(self, email: str, address: str) -> None:
+        now = time.monotonic()
+        self._failures[f"e:{email}"].append(now)
+        self._failures[f"a:{address}"].append(now)
+
+    def succeeded(self, email: str) -> None:
+        self._failures.pop(f"e:{email}", None)
+
+
+sign_in_throttle = SignInThrottle()
+
+
+class SessionUserMiddleware(AbstractAuthenticationMiddleware):
+    """Puts the signed-in staff user (or None) on every request, as `request.user`.
+
+    Never refuses a request itself: the guards below decide, route by route.
+    """
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        user = None
+        session = connection.scope.get("session") or {}
+        user_id = session.get("user_id") if isinstance(session, dict) else None
+        if isinstance(user_id, int):
+            user = await StaffUser.objects(StaffUser.partner).where(
+                (StaffUser.id == user_id) & (StaffUser.active == True)  # noqa: E712
+            ).first()
+        return AuthenticationResult(user=user, auth=None)
+
+
+def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user is None:
+        raise SignInRequired("Connectez-vous pour accéder à cette page.")
+
+
+def requires_role(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        requires_staff(connection, handler)
+        if connection.user.role not in roles:
+            raise Forbidden("Votre rôle ne permet pas cette action.")
+
+    guard.__name__ = f"requires_role_{'_'.join(roles)}"
+    return guard
+
+
+requires_coordinator = requires_role("coordinator")
+
+
+class SecureCookiesOverHttps:
+    """Marks every cookie Secure when the request came over https (directly or via a proxy that
+    uvicorn trusts), so the same install works on a laptop over http and behind TLS in production."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: list[Any] = []
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"set-cookie" and b"secure" not in value.lower():
+                        value = value + b"; Secure"
+                    headers.append((name, value))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_secure)

@@ -1,0 +1,100 @@
+"""Settings, read once from the environment (see PRODUCT.md, "External contract")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///walkapp.sqlite"
+DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = "&copy; les contributeurs d'OpenStreetMap"
+SECRET_FILE_NAME = ".secret_key"
+
+# Where the templates and static files live: beside the package, as in the design card.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = PROJECT_ROOT / "static"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message says which and why, in plain words."""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+
+    @property
+    def engine_type(self) -> str:
+        if self.url.startswith("sqlite:///"):
+            return "sqlite"
+        if self.url.startswith(("postgresql://", "postgres://")):
+            return "postgres"
+        raise SettingsError(
+            f"WALKAPP_DATABASE_URL must start with sqlite:/// or postgresql://, not {self.url!r}"
+        )
+
+    @property
+    def sqlite_path(self) -> Path:
+        """`sqlite:///relative.sqlite` is relative to the working folder; `sqlite:////abs` absolute."""
+        return Path(self.url[len("sqlite:///") :])
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings
+    media_dir: Path
+    secret_key: str
+    tiles_url: str
+    tiles_attribution: str
+
+    @classmethod
+    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        database = DatabaseSettings(env.get("WALKAPP_DATABASE_URL") or DEFAULT_DATABASE_URL)
+        database.engine_type  # fail early on a URL we can't use
+        media_dir = Path(env.get("WALKAPP_MEDIA_DIR") or "media").resolve()
+        tiles_url = env.get("WALKAPP_TILES_URL") or DEFAULT_TILES_URL
+        attribution = env.get("WALKAPP_TILES_ATTRIBUTION") or (
+            OSM_ATTRIBUTION if tiles_url == DEFAULT_TILES_URL else "Fond de carte"
+        )
+        secret = env.get("WALKAPP_SECRET_KEY") or load_or_create_secret(media_dir)
+        return cls(database, media_dir, secret, tiles_url, attribution)
+
+
+def load_or_create_secret(media_dir: Path) -> str:
+    """The secret key kept in the media folder, made once on first start.
+
+    Sessions are signed with it, so it must survive restarts: a key made anew on each start would
+    sign everybody out. The media folder is the one persistent, writable place every install has
+    (and what a backup takes). O_EXCL makes two workers starting together agree on one key.
+    """
+    media_dir.mkdir(parents=True, exist_ok=True)
+    path = media_dir / SECRET_FILE_NAME
+    if not path.exists():
+        # Written whole to a temporary file, then linked into place: link() fails if another
+        # process won the race, and nobody ever reads a half-written key.
+        tmp = media_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise SettingsError(f"{path} is too short to be a secret key: delete it or fix it")
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,194 @@
+"""The data of walkapp (PRODUCT.md, "Data"), as Piccolo tables.
+
+Choices come from walkapp.gusp. Nullable numbers and times say `default=None`: Piccolo would
+otherwise fill them with 0.0 or now(), and a photo without GPS would land at 0°N 0°E.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Numeric,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from . import gusp
+
+
+class Neighbourhood(Table, tablename="neighbourhood"):
+    """A quartier prioritaire de la politique de la ville (QPV)."""
+
+    qpv_code = Varchar(length=16, unique=True, help_text="Code QPV officiel, ex. QP062057.")
+    name = Varchar(length=200, help_text="Nom du quartier, ex. Ville Centre.")
+    town = Varchar(length=200, help_text="Commune.")
+    centre_lat = DoublePrecision(null=True, default=None, help_text="Centre, latitude WGS 84.")
+    centre_lon = DoublePrecision(null=True, default=None, help_text="Centre, longitude WGS 84.")
+
+
+class Street(Table, tablename="street"):
+    """A street of a neighbourhood's perimeter, offered when a constat is placed."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=False, on_delete=OnDelete.cascade)
+    name = Varchar(length=200)
+    extent = Varchar(length=200, default="", help_text="Partie comprise, ex. « jusqu'au n° 38 ».")
+    position = Integer(default=0, help_text="Ordre d'affichage.")
+
+
+class Partner(Table, tablename="partner"):
+    """A partner of the convention: the town, a landlord, a service, an association…"""
+
+    name = Varchar(length=200, unique=True)
+    kind = Varchar(length=32, choices=gusp.PartnerKind, default="ville")
+
+
+class StaffUser(Table, tablename="staff_user"):
+    """A signed-in account (coordinator, agent or committee member). Residents have none."""
+
+    email = Varchar(length=254, unique=True, help_text="Adresse e-mail, en minuscules.")
+    password_hash = Varchar(length=255, secret=True)
+    display_name = Varchar(length=120)
+    role = Varchar(length=32, choices=gusp.Role, default="agent")
+    partner = ForeignKey(Partner, null=True, default=None, on_delete=OnDelete.set_null)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Walk(Table, tablename="walk"):
+    """One diagnostic en marchant: a date, a route of haltes, a group of participants."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=False, on_delete=OnDelete.restrict)
+    title = Varchar(length=200)
+    date = Date()
+    status = Varchar(length=16, choices=gusp.WalkStatus, default="planned")
+    join_secret = Varchar(length=64, unique=True, help_text="Secret du lien d'invitation.")
+    created_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Stop(Table, tablename="stop"):
+    """A halte of a walk's route, in order."""
+
+    walk = ForeignKey(Walk, null=False, on_delete=OnDelete.cascade)
+    position = Integer(help_text="Ordre de la halte dans le parcours, à partir de 1.")
+    name = Varchar(length=200)
+    lat = DoublePrecision()
+    lon = DoublePrecision()
+
+
+class Participant(Table, tablename="participant"):
+    """Someone on a walk: a resident with a display name, or a staff user."""
+
+    walk = ForeignKey(Walk, null=False, on_delete=OnDelete.cascade)
+    display_name = Varchar(length=80)
+    user = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    token = Varchar(length=64, unique=True, secret=True, help_text="Jeton de la session.")
+    joined_at = Timestamptz(default=TimestamptzNow())
+
+
+class Observation(Table, tablename="observation"):
+    """A constat. (walk, client_uuid) is unique: replays from a phone never make a second one."""
+
+    walk = ForeignKey(Walk, null=False, on_delete=OnDelete.restrict)
+    participant = ForeignKey(Participant, null=True, default=None, on_delete=OnDelete.set_null)
+    client_uuid = Varchar(length=64, help_text="Clé d'idempotence faite sur le téléphone.")
+    issue = Varchar(length=16, choices=gusp.Issue)
+    angle = Varchar(length=16, choices=gusp.Angle)
+    polarity = Varchar(length=16, choices=gusp.Polarity, default="negative")
+    description = Text(default="")
+    lat = DoublePrecision(null=True, default=None)
+    lon = DoublePrecision(null=True, default=None)
+    accuracy_m = DoublePrecision(null=True, default=None)
+    location_source = Varchar(length=16, choices=gusp.LocationSource, null=True, default=None)
+    street = Varchar(length=200, default="")
+    stop = ForeignKey(Stop, null=True, default=None, on_delete=OnDelete.set_null)
+    observed_at = Timestamptz(null=True, default=None)
+    received_at = Timestamptz(default=TimestamptzNow())
+    status = Varchar(length=16, choices=gusp.ObservationStatus, default="new")
+    duplicate_of = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
+
+
+class Photo(Table, tablename="photo"):
+    """A photo of a constat. Files are content-addressed: `sha256` names the original."""
+
+    observation = ForeignKey(Observation, null=False, on_delete=OnDelete.cascade)
+    sha256 = Varchar(length=64, index=True)
+    original_path = Varchar(length=255, help_text="Relatif au dossier media.")
+    display_path = Varchar(length=255)
+    thumb_path = Varchar(length=255)
+    content_type = Varchar(length=64)
+    width = Integer()
+    height = Integer()
+    bytes = Integer()
+    taken_at = Timestamptz(null=True, default=None)
+    gps_lat = DoublePrecision(null=True, default=None)
+    gps_lon = DoublePrecision(null=True, default=None)
+    position = Integer(default=0)
+
+
+class Action(Table, tablename="action"):
+    """A line of the tableau de suivi des actions engagées (Annexe 2)."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=True, default=None, on_delete=OnDelete.set_null)
+    axe = Varchar(length=16, choices=gusp.Issue, help_text="Axe d'intervention.")
+    problem = Text(default="", help_text="Problème à traiter.")
+    finding = Text(default="", help_text="Constat.")
+    actions = Text(default="", help_text="Actions.")
+    response_gestion = Boolean(default=False, help_text="Réponse gestion.")
+    response_usage = Boolean(default=False, help_text="Réponse usage (prévention, sanction).")
+    response_conception = Boolean(default=False, help_text="Réponse conception / aménagement.")
+    pilot = ForeignKey(Partner, null=True, default=None, on_delete=OnDelete.set_null)
+    other_partners = JSON(default=[], help_text="Identifiants des autres partenaires.")
+    deadline = Date(null=True, default=None, help_text="Échéance.")
+    state = Varchar(length=16, choices=gusp.ActionState, default="a_engager")
+    cost = Numeric(digits=(12, 2), null=True, default=None, help_text="Coût en euros.")
+    delay_causes = Text(default="", help_text="Causes retard ou report.")
+    evaluation = Text(default="", help_text="Évaluation de l'action / évolution.")
+    comment = Text(default="", help_text="Commentaire.")
+    tfpb_heading = Varchar(length=8, null=True, default=None, help_text="Ligne du programme TFPB.")
+    created_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ActionObservation(Table, tablename="action_observation"):
+    """The constats an action answers; (action, observation) is unique."""
+
+    action = ForeignKey(Action, null=False, on_delete=OnDelete.cascade)
+    observation = ForeignKey(Observation, null=False, on_delete=OnDelete.cascade)
+
+
+class ActionEvent(Table, tablename="action_event"):
+    """One change of an action: who, when, which field, before and after."""
+
+    action = ForeignKey(Action, null=False, on_delete=OnDelete.cascade)
+    user = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    at = Timestamptz(default=TimestamptzNow())
+    field = Varchar(length=64)
+    before = Text(default="")
+    after = Text(default="")
+
+
+ALL_TABLES: tuple[type[Table], ...] = (
+    Neighbourhood,
+    Street,
+    Partner,
+    StaffUser,
+    Walk,
+    Stop,
+    Participant,
+    Observation,
+    Photo,
+    Action,
+    ActionObservation,
+    ActionEvent,
+)

@@ -1,0 +1,165 @@
+"""Walk pages: the coordinator's list, form and detail; the join link; the participant's page."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.response import Template
+
+from ..errors import Forbidden
+from ..security import requires_coordinator, requires_staff
+from ..tables import Participant, Walk
+from ..web import FormError, redirect, render
+from . import services
+from .services import StopInput, WalkInput
+
+FORM = "walks/form.html"
+DETAIL = "walks/detail.html"
+
+
+async def _form_page(request: Request, data: WalkInput, walk: Walk | None, status_code: int = 200) -> Template:
+    choices = await services.neighbourhoods()
+    return render(request, FORM, block="form", status_code=status_code, data=data, walk=walk,
+                  neighbourhoods=choices)
+
+
+class WalkController(Controller):
+    path = "/marches"
+    guards = [requires_staff]
+    include_in_schema = False
+
+    @get("/")
+    async def list_page(self, request: Request) -> Template:
+        return render(request, "walks/list.html", walks=await services.list_walks())
+
+    @get("/nouvelle", guards=[requires_coordinator])
+    async def new_page(self, request: Request) -> Template:
+        choices = await services.neighbourhoods()
+        data = WalkInput(neighbourhood=choices[0].id if len(choices) == 1 else None)
+        centre = choices[0] if len(choices) == 1 else None
+        data.stops = [StopInput(name="", lat=centre.centre_lat if centre else None,
+                                lon=centre.centre_lon if centre else None)]
+        return await _form_page(request, data, None)
+
+    @post("/", guards=[requires_coordinator], status_code=200)
+    async def create(self, request: Request) -> Response | Template:
+        data = services.parse_walk_form(await request.form())
+        await services.check_walk_input(data)
+        if data.errors:
+            return await _form_page(request, data, None, status_code=422)
+        walk = await services.create_walk(data, request.user)
+        return redirect(request, f"/marches/{walk.id}")
+
+    @get("/halte", guards=[requires_coordinator])
+    async def empty_stop_row(self, request: Request, index: int = 1) -> Template:
+        """One more halte row for the form (htmx appends it)."""
+        return render(request, FORM, block="stop_row", stop=StopInput(name="", lat=None, lon=None),
+                      index=max(1, min(index, services.MAX_STOPS)), errors={})
+
+    @get("/{walk_id:int}")
+    async def detail(self, request: Request, walk_id: int) -> Template:
+        walk = await services.get_walk(walk_id)
+        url = services.join_url(str(request.base_url), walk)
+        return render(request, DETAIL, walk=walk, stops=await services.walk_stops(walk_id),
+                      participants=await services.walk_participants(walk_id), join_url=url)
+
+    @get("/{walk_id:int}/participants")
+    async def participants_block(self, request: Request, walk_id: int) -> Template:
+        walk = await services.get_walk(walk_id)
+        return render(request, DETAIL, block="participants", walk=walk,
+                      participants=await services.walk_participants(walk_id))
+
+    @get("/{walk_id:int}/qr.svg", media_type="image/svg+xml")
+    async def qr_code(self, request: Request, walk_id: int) -> Response:
+        walk = await services.get_walk(walk_id)
+        svg = services.join_qr_svg(services.join_url(str(request.base_url), walk))
+        return Response(svg, media_type="image/svg+xml",
+                        headers={"Content-Disposition": f'inline; filename="marche-{walk.id}-qr.svg"'})
+
+    @get("/{walk_id:int}/modifier", guards=[requires_coordinator])
+    async def edit_page(self, request: Request, walk_id: int) -> Template:
+        walk = await services.get_walk(walk_id)
+        data = WalkInput(neighbourhood=walk.neighbourhood.id, title=walk.title, date=walk.date,
+                         stops=[StopInput(s.name, s.lat, s.lon, s.id) for s in await services.walk_stops(walk_id)])
+        return await _form_page(request, data, walk)
+
+    @post("/{walk_id:int}/modifier", guards=[requires_coordinator], status_code=200)
+    async def update(self, request: Request, walk_id: int) -> Response | Template:
+        walk = await services.get_walk(walk_id)
+        data = services.parse_walk_form(await request.form())
+        await services.check_walk_input(data)
+        if data.errors:
+            return await _form_page(request, data, walk, status_code=422)
+        await services.update_walk(walk, data)
+        return redirect(request, f"/marches/{walk.id}")
+
+    @post("/{walk_id:int}/statut", guards=[requires_coordinator], status_code=200)
+    async def change_status(self, request: Request, walk_id: int) -> Response:
+        walk = await services.get_walk(walk_id)
+        form = await request.form()
+        await services.set_status(walk, str(form.get("status", "")))
+        return redirect(request, f"/marches/{walk.id}")
+
+
+def _session_participants(request: Request) -> dict[str, str]:
+    session = request.session if request.scope.get("session") else {}
+    value = session.get("participants") if isinstance(session, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+async def current_participant(request: Request, walk_id: int) -> Participant | None:
+    """The participant this browser (or this Bearer token) is on the walk, if any."""
+    token = _session_participants(request).get(str(walk_id))
+    auth = request.headers.get("authorization", "")
+    if not token and auth.lower().startswith("bearer "):
+        token = auth[7:].strip()
+    return await services.participant_by_token(walk_id, token)
+
+
+class JoinController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/j/{secret:str}")
+    async def join_page(self, request: Request, secret: str) -> Response | Template:
+        walk = await services.walk_by_join_secret(secret)
+        if await current_participant(request, walk.id):
+            return redirect(request, f"/marches/{walk.id}/terrain")
+        name = request.user.display_name if request.user else ""
+        return render(request, "walks/join.html", walk=walk, display_name=name, errors={})
+
+    @post("/j/{secret:str}", status_code=200)
+    async def join(self, request: Request, secret: str) -> Response | Template:
+        walk = await services.walk_by_join_secret(secret)
+        form = await request.form()
+        errors: dict[str, str] = {}
+        name = services.clean_display_name(errors, form.get("display_name"))
+        if walk.status == "closed":
+            raise Forbidden("Cette marche est close : on ne peut plus la rejoindre.")
+        if errors:
+            return render(request, "walks/join.html", block="form", status_code=422, walk=walk,
+                          display_name=str(form.get("display_name") or "")[:500], errors=errors)
+        participant = await services.join_walk(walk, name, request.user)
+        participants = dict(_session_participants(request))
+        participants[str(walk.id)] = participant.token
+        session = dict(request.session) if request.scope.get("session") else {}
+        session["participants"] = participants
+        request.set_session(session)
+        return redirect(request, f"/marches/{walk.id}/terrain")
+
+    @get("/marches/{walk_id:int}/terrain")
+    async def field_page(self, request: Request, walk_id: int) -> Response | Template:
+        walk = await services.get_walk(walk_id)
+        participant = await current_participant(request, walk_id)
+        if participant is None and request.user is None:
+            raise Forbidden("Rejoignez d'abord la marche avec le lien ou le code QR de l'organisateur.")
+        return render(request, "walks/field.html", walk=walk, participant=participant,
+                      stops=await services.walk_stops(walk_id),
+                      participants=await services.walk_participants(walk_id))
+
+    @get("/")
+    async def home(self, request: Request) -> Response | Template:
+        if request.user is not None:
+            return redirect(request, "/marches")
+        ids = [int(k) for k in _session_participants(request) if k.isdigit()]
+        walks = await Walk.objects().where(Walk.id.is_in(ids)).order_by(Walk.date, ascending=False) if ids else []
+        return render(request, "home.html", walks=walks)
