@@ -33,12 +33,12 @@ def _key(secret: str, purpose: str, size: int = 32) -> bytes:
     return hashlib.sha256(f"walkapp:{purpose}:{secret}".encode()).digest()[:size]
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litestar:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:
-        await db.prepare()
+        await db.prepare(pool=db_pool)
         try:
             yield
         finally:

@@ -29,18 +29,22 @@ def engine() -> Engine:
     return Walk._meta.db
 
 
-async def prepare(db: Engine | None = None) -> None:
-    """Per-start setup: WAL for SQLite (readers never block the writer), a pool for PostgreSQL."""
-    db = db or engine()
+async def prepare(pool: bool = True) -> None:
+    """Per-start setup: WAL for SQLite (readers never block the writer), a pool for PostgreSQL.
+
+    Without the pool, PostgreSQL queries open a connection each: slower, but usable from any
+    event loop (the test suite drives the app from another loop than its fixtures').
+    """
+    db = engine()
     if db.engine_type == "sqlite":
         await db.run_ddl("PRAGMA journal_mode=WAL")
-    else:
+    elif pool:
         await db.start_connection_pool(min_size=1, max_size=10)
 
 
-async def release(db: Engine | None = None) -> None:
-    db = db or engine()
-    if db.engine_type == "postgres":
+async def release() -> None:
+    db = engine()
+    if db.engine_type == "postgres" and db.pool is not None:
         await db.close_connection_pool()
 
 

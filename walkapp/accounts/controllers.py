@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Template
 
 from ..errors import TooManyRequests
@@ -29,7 +29,7 @@ class AccountController(Controller):
     include_in_schema = False
 
     @get("/connexion")
-    async def sign_in_page(self, request: Request, suite: str | None = None) -> Template:
+    async def sign_in_page(self, request: Request, suite: FromQuery[str | None] = None) -> Template:
         return render(request, "accounts/sign_in.html", next=_safe_next(suite), email="", error=None)
 
     @post("/connexion", status_code=200)

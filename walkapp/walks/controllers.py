@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from ..errors import Forbidden
@@ -50,40 +51,40 @@ class WalkController(Controller):
         return redirect(request, f"/marches/{walk.id}")
 
     @get("/halte", guards=[requires_coordinator])
-    async def empty_stop_row(self, request: Request, index: int = 1) -> Template:
+    async def empty_stop_row(self, request: Request, index: FromQuery[int] = 1) -> Template:
         """One more halte row for the form (htmx appends it)."""
         return render(request, FORM, block="stop_row", stop=StopInput(name="", lat=None, lon=None),
                       index=max(1, min(index, services.MAX_STOPS)), errors={})
 
     @get("/{walk_id:int}")
-    async def detail(self, request: Request, walk_id: int) -> Template:
+    async def detail(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await services.get_walk(walk_id)
         url = services.join_url(str(request.base_url), walk)
         return render(request, DETAIL, walk=walk, stops=await services.walk_stops(walk_id),
                       participants=await services.walk_participants(walk_id), join_url=url)
 
     @get("/{walk_id:int}/participants")
-    async def participants_block(self, request: Request, walk_id: int) -> Template:
+    async def participants_block(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await services.get_walk(walk_id)
         return render(request, DETAIL, block="participants", walk=walk,
                       participants=await services.walk_participants(walk_id))
 
     @get("/{walk_id:int}/qr.svg", media_type="image/svg+xml")
-    async def qr_code(self, request: Request, walk_id: int) -> Response:
+    async def qr_code(self, request: Request, walk_id: FromPath[int]) -> Response:
         walk = await services.get_walk(walk_id)
         svg = services.join_qr_svg(services.join_url(str(request.base_url), walk))
         return Response(svg, media_type="image/svg+xml",
                         headers={"Content-Disposition": f'inline; filename="marche-{walk.id}-qr.svg"'})
 
     @get("/{walk_id:int}/modifier", guards=[requires_coordinator])
-    async def edit_page(self, request: Request, walk_id: int) -> Template:
+    async def edit_page(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await services.get_walk(walk_id)
         data = WalkInput(neighbourhood=walk.neighbourhood.id, title=walk.title, date=walk.date,
                          stops=[StopInput(s.name, s.lat, s.lon, s.id) for s in await services.walk_stops(walk_id)])
         return await _form_page(request, data, walk)
 
     @post("/{walk_id:int}/modifier", guards=[requires_coordinator], status_code=200)
-    async def update(self, request: Request, walk_id: int) -> Response | Template:
+    async def update(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
         walk = await services.get_walk(walk_id)
         data = services.parse_walk_form(await request.form())
         await services.check_walk_input(data)
@@ -93,7 +94,7 @@ class WalkController(Controller):
         return redirect(request, f"/marches/{walk.id}")
 
     @post("/{walk_id:int}/statut", guards=[requires_coordinator], status_code=200)
-    async def change_status(self, request: Request, walk_id: int) -> Response:
+    async def change_status(self, request: Request, walk_id: FromPath[int]) -> Response:
         walk = await services.get_walk(walk_id)
         form = await request.form()
         await services.set_status(walk, str(form.get("status", "")))
@@ -106,7 +107,7 @@ def _session_participants(request: Request) -> dict[str, str]:
     return value if isinstance(value, dict) else {}
 
 
-async def current_participant(request: Request, walk_id: int) -> Participant | None:
+async def current_participant(request: Request, walk_id: FromPath[int]) -> Participant | None:
     """The participant this browser (or this Bearer token) is on the walk, if any."""
     token = _session_participants(request).get(str(walk_id))
     auth = request.headers.get("authorization", "")
@@ -120,7 +121,7 @@ class JoinController(Controller):
     include_in_schema = False
 
     @get("/j/{secret:str}")
-    async def join_page(self, request: Request, secret: str) -> Response | Template:
+    async def join_page(self, request: Request, secret: FromPath[str]) -> Response | Template:
         walk = await services.walk_by_join_secret(secret)
         if await current_participant(request, walk.id):
             return redirect(request, f"/marches/{walk.id}/terrain")
@@ -128,7 +129,7 @@ class JoinController(Controller):
         return render(request, "walks/join.html", walk=walk, display_name=name, errors={})
 
     @post("/j/{secret:str}", status_code=200)
-    async def join(self, request: Request, secret: str) -> Response | Template:
+    async def join(self, request: Request, secret: FromPath[str]) -> Response | Template:
         walk = await services.walk_by_join_secret(secret)
         form = await request.form()
         errors: dict[str, str] = {}
@@ -147,7 +148,7 @@ class JoinController(Controller):
         return redirect(request, f"/marches/{walk.id}/terrain")
 
     @get("/marches/{walk_id:int}/terrain")
-    async def field_page(self, request: Request, walk_id: int) -> Response | Template:
+    async def field_page(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
         walk = await services.get_walk(walk_id)
         participant = await current_participant(request, walk_id)
         if participant is None and request.user is None:

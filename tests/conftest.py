@@ -1,0 +1,233 @@
+"""Test harness: a real database (a SQLite file, or a PostgreSQL server started here), the app,
+clients, and a real server process for browser and concurrency tests.
+
+Choose the database with WALKAPP_TEST_DB=sqlite (default) or WALKAPP_TEST_DB=postgres; `make test`
+runs the suite once with each.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTOS = ROOT.parent / "shared" / "photos"
+BACKEND = os.environ.get("WALKAPP_TEST_DB", "sqlite")
+PASSWORD = "un-mot-de-passe-solide"
+
+_state: dict[str, object] = {}
+
+
+def pytest_configure(config):
+    """Before any test module imports walkapp: point its settings at the test database."""
+    work = Path(tempfile.mkdtemp(prefix="walkapp-test-"))
+    _state["work"] = work
+    os.environ["WALKAPP_MEDIA_DIR"] = str(work / "media")
+    os.environ["WALKAPP_SECRET_KEY"] = "test-secret-key-" + "x" * 40
+    if BACKEND == "postgres":
+        sys.path.insert(0, str(ROOT / "tests"))
+        import pgserver
+
+        server = pgserver.start()
+        _state["pg"] = server
+        os.environ["WALKAPP_DATABASE_URL"] = server.create_database("walkapp_test")
+    else:
+        os.environ["WALKAPP_DATABASE_URL"] = f"sqlite:///{work / 'walkapp_test.sqlite'}"
+
+
+def pytest_unconfigure(config):
+    server = _state.get("pg")
+    if server is not None:
+        server.stop()
+
+
+def pytest_report_header(config):
+    return f"walkapp database: {BACKEND} ({os.environ.get('WALKAPP_DATABASE_URL')})"
+
+
+def pytest_terminal_summary(terminalreporter):
+    passed = len(terminalreporter.stats.get("passed", []))
+    failed = len(terminalreporter.stats.get("failed", [])) + len(terminalreporter.stats.get("error", []))
+    terminalreporter.write_line(f"walkapp tests on {BACKEND}: {passed} passed, {failed} failed")
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return BACKEND
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    server = _state.get("pg")
+    if server is None:
+        pytest.skip("PostgreSQL pass only")
+    return server
+
+
+@pytest.fixture(scope="session")
+def work_dir() -> Path:
+    return _state["work"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def test_env() -> dict[str, str]:
+    """The environment a subprocess needs to use the same database and media folder."""
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database():
+    from walkapp import db
+    from walkapp.cli import migrate
+
+    await migrate(quiet=True)
+    await db.prepare(pool=False)
+    yield
+    await db.release()
+
+
+TABLES = ("action_event", "action_observation", "action", "photo", "observation", "participant", "stop",
+          "walk", "staff_user", "street", "partner", "neighbourhood")
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(database):
+    """Every test starts from empty tables (the schema stays: migrations ran once)."""
+    from walkapp.db import engine
+    from walkapp.security import sign_in_throttle
+
+    yield
+    db = engine()
+    if db.engine_type == "postgres":
+        await db.run_ddl(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    else:
+        for table in TABLES:
+            await db.run_ddl(f"DELETE FROM {table}")
+    sign_in_throttle._failures.clear()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from walkapp.app import create_app
+
+    return create_app(db_pool=False)
+
+
+@pytest.fixture
+async def client(app):
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def other_client(app):
+    from litestar.testing import AsyncTestClient
+
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+# ---------------------------------------------------------------- helpers used by many tests
+
+async def csrf_headers(client) -> dict[str, str]:
+    """The CSRF header a page would send: the token is set as a cookie by any GET."""
+    if "walkapp_csrf" not in client.cookies:
+        await client.get("/connexion")
+    return {"x-csrftoken": client.cookies["walkapp_csrf"]}
+
+
+async def post_form(client, path: str, data, htmx: bool = False, **kwargs):
+    headers = await csrf_headers(client)
+    if htmx:
+        headers["hx-request"] = "true"
+    return await client.post(path, data=data, headers=headers, **kwargs)
+
+
+async def make_user(role: str = "coordinator", email: str | None = None, partner: str | None = None):
+    from walkapp.accounts.services import create_user
+    from walkapp.tables import Partner
+
+    if partner and not await Partner.exists().where(Partner.name == partner):
+        await Partner(name=partner, kind="bailleur").save()
+    return await create_user(email or f"{role}@ville.example", PASSWORD, role.title(), role, partner)
+
+
+async def sign_in(client, role: str = "coordinator", email: str | None = None):
+    user = await make_user(role, email)
+    response = await post_form(client, "/connexion", {"email": user.email, "password": PASSWORD})
+    assert response.status_code in (200, 303), response.text
+    return user
+
+
+async def make_neighbourhood(code: str = "QP062057"):
+    from walkapp.tables import Neighbourhood
+
+    hood = Neighbourhood(qpv_code=code, name="Ville Centre", town="Lillers", centre_lat=50.5636, centre_lon=2.4826)
+    await hood.save()
+    return hood
+
+
+async def make_walk(status: str = "open", title: str = "Marche test", stops: int = 2):
+    from walkapp.walks.services import StopInput, WalkInput, create_walk, set_status
+
+    hood = await make_neighbourhood()
+    import datetime as dt
+
+    data = WalkInput(neighbourhood=hood.id, title=title, date=dt.date(2026, 11, 25),
+                     stops=[StopInput(f"Halte {i}", 50.5636 + i / 1000, 2.4826) for i in range(stops)])
+    walk = await create_walk(data, None)
+    if status != "planned":
+        await set_status(walk, status)
+        walk.status = status
+    return walk
+
+
+# ---------------------------------------------------------------- a real server process
+
+def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def live_server(test_env, work_dir):
+    """`walkapp serve` on a free loopback port, on the test database: HTTP as a phone speaks it."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pgserver import free_port
+
+    port = free_port()
+    log = work_dir / "server.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "walkapp", "serve", "--port", str(port)],
+                                   cwd=work_dir, env=test_env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(url + "/connexion", process, log)
+        yield {"url": url, "log": log}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def server_log_problems(log: Path) -> list[str]:
+    text = log.read_text()
+    return re.findall(r".*(?:database is locked|Traceback|Internal Server Error).*", text)
