@@ -138,6 +138,13 @@ async def other_client(app):
 
 # ---------------------------------------------------------------- helpers used by many tests
 
+def shown(response) -> str:
+    """The page's text as a person reads it (entities such as &#39; decoded)."""
+    import html
+
+    return html.unescape(response.text)
+
+
 async def csrf_headers(client) -> dict[str, str]:
     """The CSRF header a page would send: the token is set as a cookie by any GET."""
     if "walkapp_csrf" not in client.cookies:
@@ -145,11 +152,11 @@ async def csrf_headers(client) -> dict[str, str]:
     return {"x-csrftoken": client.cookies["walkapp_csrf"]}
 
 
-async def post_form(client, path: str, data, htmx: bool = False, **kwargs):
+async def post_form(client, path: str, data, htmx: bool = False, follow_redirects: bool = False, **kwargs):
     headers = await csrf_headers(client)
     if htmx:
         headers["hx-request"] = "true"
-    return await client.post(path, data=data, headers=headers, **kwargs)
+    return await client.post(path, data=data, headers=headers, follow_redirects=follow_redirects, **kwargs)
 
 
 async def make_user(role: str = "coordinator", email: str | None = None, partner: str | None = None):

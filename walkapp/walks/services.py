@@ -140,13 +140,13 @@ async def update_walk(walk: Walk, data: WalkInput) -> None:
 
 async def _save_stops(walk_id: int, stops: list[StopInput]) -> None:
     """The haltes as submitted, in order. Existing ones keep their id (constats point at them);
-    those left out are deleted. Positions go negative first: (walk, position) is unique."""
+    those left out are deleted. Kept ones move out of the way first: (walk, position) is unique."""
     existing = {row["id"] for row in await Stop.select(Stop.id).where(Stop.walk == walk_id)}
     kept = {s.id for s in stops if s.id in existing}
     if existing - kept:
         await Stop.delete().where((Stop.walk == walk_id) & Stop.id.is_in(list(existing - kept)))
     if kept:
-        await Stop.update({Stop.position: -Stop.position - 1000}).where(Stop.walk == walk_id)
+        await Stop.update({Stop.position: Stop.position + 1000}).where(Stop.walk == walk_id)
     for position, stop in enumerate(stops, start=1):
         values = {Stop.name: stop.name, Stop.lat: stop.lat, Stop.lon: stop.lon, Stop.position: position}
         if stop.id in kept:

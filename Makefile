@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+PYTEST_ARGS ?= -q -p no:cacheprovider
+
+.PHONY: run test install clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## make run: migrate, load the Lillers demo if the database is empty, serve on http://127.0.0.1:8000
+run: $(VENV)/.installed
+	$(BIN)/walkapp migrate
+	$(BIN)/walkapp demo --if-empty
+	$(BIN)/walkapp serve
+
+## make test: the whole suite, on SQLite and then on a PostgreSQL server the suite starts itself
+test: $(VENV)/.installed-test
+	@status=0; \
+	echo "== walkapp tests on SQLite"; \
+	WALKAPP_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
+	echo "== walkapp tests on PostgreSQL"; \
+	WALKAPP_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
+	exit $$status
+
+clean-venv:
+	rm -rf $(VENV)
