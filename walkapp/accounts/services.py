@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar.concurrency import sync_to_thread
+import anyio
 
 from .. import gusp
 from ..security import hash_password, verify_password
@@ -10,6 +10,14 @@ from ..tables import Partner, StaffUser
 from ..validation import email_address, required_text
 
 MIN_PASSWORD_LENGTH = 10
+# argon2 takes 64 MiB and a few tens of ms per hash by design. Bounding how many run at once keeps
+# a burst of sign-ins (everyone at the start of a walk) from taking gigabytes on a small server;
+# the others wait their turn in line.
+_password_slots = anyio.CapacityLimiter(4)
+
+
+async def _in_password_slot(function, *args):
+    return await anyio.to_thread.run_sync(function, *args, limiter=_password_slots)
 
 
 class AccountError(ValueError):
@@ -38,7 +46,7 @@ async def create_user(email: str, password: str, display_name: str, role: str,
         raise AccountError(errors)
     user = StaffUser(
         email=email,
-        password_hash=await sync_to_thread(hash_password, password),
+        password_hash=await _in_password_slot(hash_password, password),
         display_name=display_name,
         role=role,
         partner=partner.id if partner else None,
@@ -53,5 +61,5 @@ async def authenticate(email: str, password: str) -> StaffUser | None:
         (StaffUser.email == email) & (StaffUser.active == True)  # noqa: E712
     ).first()
     # Verify even for an unknown address (against a dummy hash): same time either way.
-    ok = await sync_to_thread(verify_password, user.password_hash if user else None, password or "")
+    ok = await _in_password_slot(verify_password, user.password_hash if user else None, password or "")
     return user if ok and user else None

@@ -1,0 +1,69 @@
+"""`walkapp demo`: the Lillers case, idempotent, ending with url/login/join."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from walkapp import gusp
+from walkapp.tables import (ALL_TABLES, Neighbourhood, Observation, Participant, Partner, Photo, StaffUser, Street,
+                            Walk)
+
+
+def run_demo(test_env, cwd):
+    result = subprocess.run([sys.executable, "-m", "walkapp", "demo"], cwd=cwd, env=test_env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+async def counts():
+    return {t._meta.tablename: await t.count() for t in ALL_TABLES}
+
+
+async def test_demo_loads_lillers_and_twice_duplicates_nothing(test_env, work_dir, client):
+    out = run_demo(test_env, work_dir)
+    lines = out.strip().splitlines()[-3:]
+    assert lines[0] == "url: http://127.0.0.1:8000"
+    login = re.fullmatch(r"login: (\S+@\S+) (\S+)", lines[1])
+    join = re.fullmatch(r"join: http://127\.0\.0\.1:8000/j/(\S+)", lines[2])
+    assert login and join, lines
+    first = await counts()
+    run_demo(test_env, work_dir)
+    assert await counts() == first
+
+    hood = await Neighbourhood.objects().where(Neighbourhood.qpv_code == "QP062057").first()
+    assert hood.name == "Ville Centre" and hood.town == "Lillers"
+    assert await Street.count() == 43
+    assert {"Ville de Lillers", "SIA Habitat", "Pas-de-Calais Habitat", "Maisons et Cités"} <= {
+        p["name"] for p in await Partner.select(Partner.name)}
+    coordinator = await StaffUser.objects().where(StaffUser.email == login.group(1)).first()
+    assert coordinator.role == "coordinator"
+
+    walks = await Walk.objects().order_by(Walk.date)
+    assert [w.status for w in walks] == ["closed", "open"]
+    past, today = walks
+    assert today.join_secret == join.group(1)
+    observations = await Observation.objects().where(Observation.walk == past.id)
+    assert len(observations) >= 20
+    assert {o.issue for o in observations} == set(gusp.codes("issue"))
+    assert {o.angle for o in observations} == set(gusp.codes("angle"))
+    assert {o.polarity for o in observations} == {"negative", "positive"}
+    assert all(o.lat and o.lon and abs(o.lat - 50.5636) < 0.01 for o in observations)
+    assert await Participant.count() >= 4
+
+    # Every observation has its photo, on disk, made by the photo pipeline.
+    media = Path(test_env["WALKAPP_MEDIA_DIR"])
+    photos = await Photo.objects()
+    assert {p.observation for p in photos} == {o.id for o in observations}
+    for photo in photos:
+        for relative in (photo.original_path, photo.display_path, photo.thumb_path):
+            assert (media / relative).is_file(), relative
+        assert photo.width == 1200 and photo.height == 900
+
+    # The printed login and join work.
+    sign_in = await client.post("/connexion", data={"email": login.group(1), "password": login.group(2)},
+                                headers={"x-csrftoken": (await client.get("/connexion")).cookies.get("walkapp_csrf")
+                                         or client.cookies["walkapp_csrf"]}, follow_redirects=False)
+    assert sign_in.status_code == 303
+    assert (await client.get(f"/j/{join.group(1)}")).status_code == 200
