@@ -20,7 +20,8 @@ from litestar.template.config import TemplateConfig
 from . import db
 from .accounts.controllers import AccountController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
-from .security import SecureCookiesOverHttps, SessionUserMiddleware
+from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddleware
+from .observations.controllers import ObservationApi, PhotoFiles
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, configure_jinja
 
@@ -64,12 +65,14 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
             AccountController,
             WalkController,
             JoinController,
+            ObservationApi,
+            PhotoFiles,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static",
                                        include_in_schema=False),
         ],
         lifespan=[database],
-        middleware=[session.middleware, DefineMiddleware(SessionUserMiddleware)],
-        csrf_config=csrf,
+        middleware=[session.middleware, DefineMiddleware(SessionUserMiddleware),
+                    DefineMiddleware(CSRFUnlessBearer, config=csrf)],
         template_config=templates,
         plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,

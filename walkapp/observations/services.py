@@ -17,7 +17,7 @@ from litestar.concurrency import sync_to_thread
 from .. import photos
 from ..db import write_transaction
 from ..storage import MediaStore
-from ..tables import Observation, Participant, Photo, Walk
+from ..tables import Observation, Participant, Photo, Stop, Walk
 
 
 @dataclass
@@ -36,6 +36,20 @@ class ObservationInput:
     observed_at: dt.datetime | None = None
     status: str = "new"
     photos: list[tuple[bytes, str]] = field(default_factory=list)  # (content, file name)
+
+
+async def _position(data: ObservationInput, processed: list[photos.ProcessedPhoto]):
+    """Where the constat is: the phone's position, else the first photo's GPS, else its halte."""
+    if data.lat is not None and data.lon is not None:
+        return data.lat, data.lon, data.location_source or "device"
+    from_photo = next((p.gps for p in processed if p.gps), None)
+    if from_photo:
+        return from_photo[0], from_photo[1], "exif"
+    if data.stop_id is not None:
+        stop = await Stop.select(Stop.lat, Stop.lon).where(Stop.id == data.stop_id).first()
+        if stop:
+            return stop["lat"], stop["lon"], "stop"
+    return None, None, None
 
 
 def is_unique_violation(error: Exception) -> bool:
@@ -64,10 +78,7 @@ async def record(store: MediaStore, walk: Walk, participant: Participant | None,
     stored = [await sync_to_thread(photos.store, store, content, result)
               for (content, _), result in zip(data.photos, processed)]
 
-    position_from_photo = next((p.gps for p in processed if p.gps), None)
-    lat, lon, source = data.lat, data.lon, data.location_source
-    if (lat is None or lon is None) and position_from_photo:
-        lat, lon, source = position_from_photo[0], position_from_photo[1], "exif"
+    lat, lon, source = await _position(data, processed)
 
     observation = Observation(
         walk=walk.id,

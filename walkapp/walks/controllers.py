@@ -7,8 +7,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from ..errors import Forbidden
+from ..observations.access import current_participant, session_participants
 from ..security import requires_coordinator, requires_staff
-from ..tables import Participant, Walk
+from ..tables import Walk
 from ..web import FormError, redirect, render
 from . import services
 from .services import StopInput, WalkInput
@@ -101,21 +102,6 @@ class WalkController(Controller):
         return redirect(request, f"/marches/{walk.id}")
 
 
-def _session_participants(request: Request) -> dict[str, str]:
-    session = request.session if request.scope.get("session") else {}
-    value = session.get("participants") if isinstance(session, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
-async def current_participant(request: Request, walk_id: FromPath[int]) -> Participant | None:
-    """The participant this browser (or this Bearer token) is on the walk, if any."""
-    token = _session_participants(request).get(str(walk_id))
-    auth = request.headers.get("authorization", "")
-    if not token and auth.lower().startswith("bearer "):
-        token = auth[7:].strip()
-    return await services.participant_by_token(walk_id, token)
-
-
 class JoinController(Controller):
     path = "/"
     include_in_schema = False
@@ -140,7 +126,7 @@ class JoinController(Controller):
             return render(request, "walks/join.html", block="form", status_code=422, walk=walk,
                           display_name=str(form.get("display_name") or "")[:500], errors=errors)
         participant = await services.join_walk(walk, name, request.user)
-        participants = dict(_session_participants(request))
+        participants = dict(session_participants(request))
         participants[str(walk.id)] = participant.token
         session = dict(request.session) if request.scope.get("session") else {}
         session["participants"] = participants
@@ -161,6 +147,6 @@ class JoinController(Controller):
     async def home(self, request: Request) -> Response | Template:
         if request.user is not None:
             return redirect(request, "/marches")
-        ids = [int(k) for k in _session_participants(request) if k.isdigit()]
+        ids = [int(k) for k in session_participants(request) if k.isdigit()]
         walks = await Walk.objects().where(Walk.id.is_in(ids)).order_by(Walk.date, ascending=False) if ids else []
         return render(request, "home.html", walks=walks)

@@ -1,0 +1,158 @@
+"""The JSON API of constats (PRODUCT.md) and the photo files behind them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath
+from litestar.response import File
+
+from ..errors import BadRequest, Conflict, Forbidden, NotFound, SignInRequired
+from ..photos import MAX_BYTES, PhotoError
+from ..settings import get_settings
+from ..storage import MediaStore
+from ..tables import Observation, Participant, Photo, Stop, Walk
+from ..walks.services import get_walk, join_walk
+from . import services
+from .access import can_see_walk, current_participant, staff_user
+from .schemas import InvalidObservation, observation_json, parse_observation_form
+
+MAX_PHOTOS = 8
+# Room for a few full-size photos in one constat; each photo is also held to MAX_BYTES.
+MAX_UPLOAD_BYTES = 4 * MAX_BYTES + 1_000_000
+
+
+class ApiError(Exception):
+    """An API refusal: JSON {"error": code, "detail": French sentence} with its status."""
+
+    def __init__(self, status: int, code: str, detail: str):
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def api_error_handler(_: Request, exc: ApiError) -> Response:
+    return Response({"error": exc.code, "detail": exc.detail}, status_code=exc.status)
+
+
+def media_store() -> MediaStore:
+    return MediaStore(get_settings().media_dir)
+
+
+async def observations_with_photos(where) -> list[dict[str, Any]]:
+    observations = await Observation.objects().where(where).order_by(Observation.received_at, ascending=False)
+    if not observations:
+        return []
+    ids = [o.id for o in observations]
+    photos = await Photo.objects().where(Photo.observation.is_in(ids)).order_by(Photo.position)
+    authors = {row["id"]: row["display_name"] for row in await Participant.select(
+        Participant.id, Participant.display_name).where(
+        Participant.id.is_in([o.participant for o in observations if o.participant] or [0]))}
+    by_observation: dict[int, list[Photo]] = {}
+    for photo in photos:
+        by_observation.setdefault(photo.observation, []).append(photo)
+    return [observation_json(o, by_observation.get(o.id, []), authors.get(o.participant)) for o in observations]
+
+
+async def _acting_participant(request: Request, walk: Walk) -> Participant:
+    participant = await current_participant(request, walk.id)
+    if participant is not None:
+        return participant
+    user = staff_user(request)
+    if user is None:
+        raise ApiError(401, "unauthorized", "Rejoignez la marche (lien ou code QR) avant d'envoyer un constat.")
+    # A signed-in agent posting straight away joins under their own name.
+    participant = await Participant.objects().where(
+        (Participant.walk == walk.id) & (Participant.user == user.id)).first()
+    return participant or await join_walk(walk, user.display_name, user)
+
+
+async def _photos_of(form) -> list[tuple[bytes, str]]:
+    files = [f for f in form.getall("photos", []) if isinstance(f, UploadFile)]
+    if len(files) > MAX_PHOTOS:
+        raise ApiError(422, "too_many_photos", f"{MAX_PHOTOS} photos au plus par constat.")
+    result = []
+    for upload in files:
+        content = await upload.read(MAX_BYTES + 1)
+        if len(content) > MAX_BYTES:
+            raise ApiError(413, "too_large", f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
+        result.append((content, (upload.filename or "")[:200]))
+    return result
+
+
+class ObservationApi(Controller):
+    path = "/api/v1"
+    tags = ["constats"]
+    exception_handlers = {ApiError: api_error_handler}
+
+    @post("/walks/{walk_id:int}/observations", request_max_body_size=MAX_UPLOAD_BYTES,
+          summary="Envoyer un constat (multipart, idempotent par client_uuid)")
+    async def create(self, request: Request, walk_id: FromPath[int]) -> Response:
+        walk = await _walk_or_404(walk_id)
+        participant = await _acting_participant(request, walk)
+        if walk.status == "planned":
+            raise ApiError(409, "walk_not_open", "La marche n'a pas encore commencé : les constats ne sont pas encore ouverts.")
+        form = await request.form()
+        try:
+            data = parse_observation_form(form)
+        except InvalidObservation as error:
+            raise ApiError(422, "invalid", error.detail)
+        if data.stop_id is not None and not await Stop.exists().where(
+                (Stop.id == data.stop_id) & (Stop.walk == walk.id)):
+            raise ApiError(422, "invalid", "Halte : elle n'appartient pas à cette marche.")
+        existing = await services.find_by_client_uuid(walk.id, data.client_uuid)
+        if existing is None:
+            data.photos = await _photos_of(form)
+        try:
+            observation, created = await services.record(media_store(), walk, participant, data)
+        except PhotoError as error:
+            raise ApiError(error.status, error.code, error.message)
+        body = (await observations_with_photos(Observation.id == observation.id))[0]
+        return Response(body, status_code=201 if created else 200)
+
+    @get("/walks/{walk_id:int}/observations", summary="Les constats d'une marche, du plus récent au plus ancien")
+    async def list(self, request: Request, walk_id: FromPath[int]) -> dict[str, Any]:
+        walk = await _walk_or_404(walk_id)
+        if not await can_see_walk(request, walk):
+            raise ApiError(401, "unauthorized", "Rejoignez la marche pour voir ses constats.")
+        return {"walk_id": walk.id, "observations": await observations_with_photos(Observation.walk == walk.id)}
+
+
+async def _walk_or_404(walk_id: int) -> Walk:
+    try:
+        return await get_walk(walk_id)
+    except NotFound:
+        raise ApiError(404, "not_found", "Cette marche n'existe pas.")
+
+
+_VARIANTS = {"vignette.jpg": "thumb_path", "affichage.jpg": "display_path", "original": "original_path"}
+
+
+class PhotoFiles(Controller):
+    path = "/photos"
+    include_in_schema = False
+
+    @get("/{photo_id:int}/{variant:str}")
+    async def photo(self, request: Request, photo_id: FromPath[int], variant: FromPath[str]) -> File:
+        column = _VARIANTS.get(variant)
+        photo = await Photo.objects(Photo.observation).where(Photo.id == photo_id).first() if column else None
+        if photo is None:
+            raise NotFound("Cette photo n'existe pas.")
+        walk = await get_walk(photo.observation.walk)
+        if variant == "original" and staff_user(request) is None:
+            raise Forbidden("Les photos originales sont réservées aux agents et coordinateurs.")
+        if not await can_see_walk(request, walk):
+            raise SignInRequired("Rejoignez la marche pour voir ses photos.")
+        path = media_store().path(getattr(photo, column))
+        if not path.is_file():
+            raise NotFound("Le fichier de cette photo est introuvable sur le serveur.")
+        extension = photo.original_path.rsplit(".", 1)[-1] if variant == "original" else "jpg"
+        return File(
+            path=path,
+            filename=f"constat-{photo.observation.id}-{photo.position + 1}.{extension}",
+            media_type=photo.content_type if variant == "original" else "image/jpeg",
+            content_disposition_type="inline",
+            # Content-addressed: a photo's bytes never change under its URL.
+            headers={"Cache-Control": "private, max-age=31536000, immutable"},
+        )
