@@ -146,3 +146,9 @@ async def test_csrf_header_is_accepted_for_htmx(client):
     response = await client.post("/connexion", data={"email": "coordinator@ville.example", "password": PASSWORD},
                                  headers={**headers, "hx-request": "true"})
     assert response.status_code == 200 and response.headers.get("hx-redirect") == "/"
+
+
+async def test_html_typed_as_email_comes_back_escaped(client):
+    response = await post_form(client, "/connexion", {"email": '"><script>alert(1)</script>', "password": "x"})
+    assert response.status_code == 401
+    assert "<script>alert(1)</script>" not in response.text and "&lt;script&gt;" in response.text

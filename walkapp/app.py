@@ -21,6 +21,7 @@ from . import db
 from .accounts.controllers import AccountController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddleware
+from .field.controllers import FieldController, OfflineSupport
 from .observations.controllers import ObservationApi, PhotoFiles
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, configure_jinja
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
             AccountController,
             WalkController,
             JoinController,
+            FieldController,
+            OfflineSupport,
             ObservationApi,
             PhotoFiles,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static",

@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import gusp
 from .accounts.services import create_user
-from .observations.services import ObservationInput, record
+from .observations.schemas import ObservationInput
+from .observations.services import record
 from .security import new_token
 from .storage import MediaStore
 from .tables import Neighbourhood, Participant, Partner, StaffUser, Stop, Street, Walk

@@ -51,6 +51,10 @@ class MediaStore:
         _fsync_dir(target.parent)
         return True
 
+    def remove(self, relative: str) -> None:
+        """Deletes a stored file if it is there (deleting twice is fine: retries are safe)."""
+        self.path(relative).unlink(missing_ok=True)
+
     def read(self, relative: str) -> bytes:
         return self.path(relative).read_bytes()
 

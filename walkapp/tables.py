@@ -20,6 +20,7 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.reference import LazyTableReference
 from piccolo.table import Table
 
 from . import gusp
@@ -73,6 +74,9 @@ class Walk(Table, tablename="walk"):
     join_secret = Varchar(length=64, unique=True, help_text="Secret du lien d'invitation.")
     created_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
+    current_stop = ForeignKey(
+        LazyTableReference("Stop", module_path=__name__), null=True, default=None,
+        on_delete=OnDelete.set_null, help_text="La halte où se trouve le groupe (mise à jour pendant la marche).")
 
 
 class Stop(Table, tablename="stop"):

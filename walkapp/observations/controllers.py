@@ -17,7 +17,7 @@ from ..tables import Observation, Participant, Photo, Stop, Walk
 from ..walks.services import get_walk, join_walk
 from . import services
 from .access import can_see_walk, current_participant, staff_user
-from .schemas import InvalidObservation, observation_json, parse_observation_form
+from .schemas import InvalidObservation, parse_observation_form
 
 MAX_PHOTOS = 8
 # Room for a few full-size photos in one constat; each photo is also held to MAX_BYTES.
@@ -38,21 +38,6 @@ def api_error_handler(_: Request, exc: ApiError) -> Response:
 
 def media_store() -> MediaStore:
     return MediaStore(get_settings().media_dir)
-
-
-async def observations_with_photos(where) -> list[dict[str, Any]]:
-    observations = await Observation.objects().where(where).order_by(Observation.received_at, ascending=False)
-    if not observations:
-        return []
-    ids = [o.id for o in observations]
-    photos = await Photo.objects().where(Photo.observation.is_in(ids)).order_by(Photo.position)
-    authors = {row["id"]: row["display_name"] for row in await Participant.select(
-        Participant.id, Participant.display_name).where(
-        Participant.id.is_in([o.participant for o in observations if o.participant] or [0]))}
-    by_observation: dict[int, list[Photo]] = {}
-    for photo in photos:
-        by_observation.setdefault(photo.observation, []).append(photo)
-    return [observation_json(o, by_observation.get(o.id, []), authors.get(o.participant)) for o in observations]
 
 
 async def _acting_participant(request: Request, walk: Walk) -> Participant:
@@ -108,7 +93,7 @@ class ObservationApi(Controller):
             observation, created = await services.record(media_store(), walk, participant, data)
         except PhotoError as error:
             raise ApiError(error.status, error.code, error.message)
-        body = (await observations_with_photos(Observation.id == observation.id))[0]
+        body = (await services.observations_with_photos(Observation.id == observation.id))[0]
         return Response(body, status_code=201 if created else 200)
 
     @get("/walks/{walk_id:int}/observations", summary="Les constats d'une marche, du plus récent au plus ancien")
@@ -116,7 +101,7 @@ class ObservationApi(Controller):
         walk = await _walk_or_404(walk_id)
         if not await can_see_walk(request, walk):
             raise ApiError(401, "unauthorized", "Rejoignez la marche pour voir ses constats.")
-        return {"walk_id": walk.id, "observations": await observations_with_photos(Observation.walk == walk.id)}
+        return {"walk_id": walk.id, "observations": await services.observations_with_photos(Observation.walk == walk.id)}
 
 
 async def _walk_or_404(walk_id: int) -> Walk:

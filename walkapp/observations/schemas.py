@@ -5,15 +5,34 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import gusp
 from ..tables import Observation, Photo
 from ..validation import clean_text
-from .services import ObservationInput
 
 MAX_DESCRIPTION = 4000
 MAX_STREET = 200
+
+
+@dataclass
+class ObservationInput:
+    client_uuid: str
+    issue: str
+    angle: str
+    polarity: str = "negative"
+    description: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None
+    location_source: str | None = None
+    street: str = ""
+    stop_id: int | None = None
+    observed_at: dt.datetime | None = None
+    status: str = "new"
+    photos: list[tuple[bytes, str]] = field(default_factory=list)  # (content, file name)
+
 
 
 def photo_urls(photo_id: int) -> dict[str, str]:

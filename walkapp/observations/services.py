@@ -10,7 +10,7 @@ The (walk, client_uuid) unique key makes replays idempotent even when they race.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from typing import Any
 
 from litestar.concurrency import sync_to_thread
 
@@ -18,24 +18,7 @@ from .. import photos
 from ..db import write_transaction
 from ..storage import MediaStore
 from ..tables import Observation, Participant, Photo, Stop, Walk
-
-
-@dataclass
-class ObservationInput:
-    client_uuid: str
-    issue: str
-    angle: str
-    polarity: str = "negative"
-    description: str = ""
-    lat: float | None = None
-    lon: float | None = None
-    accuracy_m: float | None = None
-    location_source: str | None = None
-    street: str = ""
-    stop_id: int | None = None
-    observed_at: dt.datetime | None = None
-    status: str = "new"
-    photos: list[tuple[bytes, str]] = field(default_factory=list)  # (content, file name)
+from .schemas import ObservationInput, observation_json
 
 
 async def _position(data: ObservationInput, processed: list[photos.ProcessedPhoto]):
@@ -118,3 +101,31 @@ async def record(store: MediaStore, walk: Walk, participant: Participant | None,
             raise
         return winner, False
     return observation, True
+
+
+async def observations_with_photos(where) -> list[dict[str, Any]]:
+    observations = await Observation.objects().where(where).order_by(Observation.received_at, ascending=False)
+    if not observations:
+        return []
+    ids = [o.id for o in observations]
+    photos = await Photo.objects().where(Photo.observation.is_in(ids)).order_by(Photo.position)
+    authors = {row["id"]: row["display_name"] for row in await Participant.select(
+        Participant.id, Participant.display_name).where(
+        Participant.id.is_in([o.participant for o in observations if o.participant] or [0]))}
+    by_observation: dict[int, list[Photo]] = {}
+    for photo in photos:
+        by_observation.setdefault(photo.observation, []).append(photo)
+    return [observation_json(o, by_observation.get(o.id, []), authors.get(o.participant)) for o in observations]
+
+
+async def delete_observation(store: MediaStore, observation: Observation) -> None:
+    """Deletes a constat, its photo rows, and the files no other photo row still names."""
+    photos_rows = await Photo.objects().where(Photo.observation == observation.id)
+    async with write_transaction():
+        await Photo.delete().where(Photo.observation == observation.id)
+        await Observation.update({Observation.duplicate_of: None}).where(Observation.duplicate_of == observation.id)
+        await Observation.delete().where(Observation.id == observation.id)
+    for photo in photos_rows:
+        if not await Photo.exists().where(Photo.sha256 == photo.sha256):
+            for relative in (photo.original_path, photo.display_path, photo.thumb_path):
+                store.remove(relative)

@@ -133,16 +133,6 @@ class JoinController(Controller):
         request.set_session(session)
         return redirect(request, f"/marches/{walk.id}/terrain")
 
-    @get("/marches/{walk_id:int}/terrain")
-    async def field_page(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
-        walk = await services.get_walk(walk_id)
-        participant = await current_participant(request, walk_id)
-        if participant is None and request.user is None:
-            raise Forbidden("Rejoignez d'abord la marche avec le lien ou le code QR de l'organisateur.")
-        return render(request, "walks/field.html", walk=walk, participant=participant,
-                      stops=await services.walk_stops(walk_id),
-                      participants=await services.walk_participants(walk_id))
-
     @get("/")
     async def home(self, request: Request) -> Response | Template:
         if request.user is not None:

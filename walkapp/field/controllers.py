@@ -1,0 +1,143 @@
+"""The walk on the phone: the field page with its live feed, editing one's own constats, and
+what makes it work offline (service worker, CSRF token for the outbox)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import File, Template
+from litestar.utils.scope.state import ScopeState
+
+from .. import gusp
+from ..errors import Forbidden, NotFound
+from ..observations.access import current_participant, staff_user
+from ..observations.controllers import media_store
+from ..observations.services import delete_observation, observations_with_photos
+from ..settings import STATIC_DIR
+from ..tables import Observation, Participant, Stop, Walk
+from ..validation import clean_text
+from ..walks import services as walks
+from ..web import redirect, render
+
+PAGE = "field/walk.html"
+EDIT = "field/edit.html"
+
+
+async def _field_context(request: Request, walk: Walk) -> dict:
+    participant = await current_participant(request, walk.id)
+    if participant is None and staff_user(request) is None:
+        raise Forbidden("Rejoignez d'abord la marche avec le lien ou le code QR de l'organisateur.")
+    observations = await observations_with_photos(Observation.walk == walk.id)
+    counts = {code: 0 for code in gusp.codes("issue")}
+    for item in observations:
+        counts[item["issue"]] = counts.get(item["issue"], 0) + 1
+    mine = set()
+    if participant is not None:
+        mine = {row["id"] for row in await Observation.select(Observation.id).where(
+            (Observation.walk == walk.id) & (Observation.participant == participant.id))}
+    return {"walk": walk, "participant": participant, "stops": await walks.walk_stops(walk.id),
+            "observations": observations, "counts": counts, "mine": mine,
+            "can_lead": staff_user(request) is not None}
+
+
+async def _own_observation(request: Request, walk_id: int, observation_id: int) -> tuple[Walk, Observation]:
+    walk = await walks.get_walk(walk_id)
+    observation = await Observation.objects().where(
+        (Observation.id == observation_id) & (Observation.walk == walk_id)).first()
+    if observation is None:
+        raise NotFound("Ce constat n'existe pas ou a été supprimé.")
+    participant = await current_participant(request, walk_id)
+    if participant is None or observation.participant != participant.id:
+        raise Forbidden("Seul l'auteur d'un constat peut le modifier ou le supprimer.")
+    if walk.status == "closed":
+        raise Forbidden("Cette marche est close : ses constats ne se modifient plus ici.")
+    return walk, observation
+
+
+class FieldController(Controller):
+    path = "/marches/{walk_id:int}"
+    include_in_schema = False
+
+    @get("/terrain")
+    async def page(self, request: Request, walk_id: FromPath[int]) -> Template:
+        walk = await walks.get_walk(walk_id)
+        context = await _field_context(request, walk)
+        return render(request, PAGE, **context, streets=await walks.perimeter_streets(walk.neighbourhood.id))
+
+    @get("/fil")
+    async def live(self, request: Request, walk_id: FromPath[int]) -> Template:
+        """The part of the field page every phone polls: haltes, counts, feed."""
+        walk = await walks.get_walk(walk_id)
+        return render(request, PAGE, block="live", **await _field_context(request, walk))
+
+    @post("/halte-en-cours", status_code=200)
+    async def set_current_stop(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
+        """Staff on the walk move the group to a halte; every phone sees it on its next poll."""
+        if staff_user(request) is None:
+            raise Forbidden("Seuls les agents et coordinateurs indiquent la halte en cours.")
+        walk = await walks.get_walk(walk_id)
+        form = await request.form()
+        stop_id = str(form.get("stop_id", ""))
+        if not stop_id.isdigit() or not await Stop.exists().where((Stop.id == int(stop_id)) & (Stop.walk == walk.id)):
+            raise NotFound("Cette halte n'appartient pas à la marche.")
+        await Walk.update({Walk.current_stop: int(stop_id)}).where(Walk.id == walk.id)
+        walk = await walks.get_walk(walk_id)
+        return render(request, PAGE, block="live", **await _field_context(request, walk))
+
+    @get("/constats/{observation_id:int}/modifier")
+    async def edit_page(self, request: Request, walk_id: FromPath[int], observation_id: FromPath[int]) -> Template:
+        walk, observation = await _own_observation(request, walk_id, observation_id)
+        return render(request, EDIT, walk=walk, observation=observation, errors={},
+                      streets=await walks.perimeter_streets(walk.neighbourhood.id))
+
+    @post("/constats/{observation_id:int}/modifier", status_code=200)
+    async def edit(self, request: Request, walk_id: FromPath[int], observation_id: FromPath[int]) -> Response | Template:
+        walk, observation = await _own_observation(request, walk_id, observation_id)
+        form = await request.form()
+        errors: dict[str, str] = {}
+        values = {
+            "issue": clean_text(form.get("issue"), max_length=20),
+            "angle": clean_text(form.get("angle"), max_length=20),
+            "polarity": clean_text(form.get("polarity"), max_length=20),
+            "description": clean_text(form.get("description"), max_length=4000, multiline=True),
+            "street": clean_text(form.get("street"), max_length=200),
+        }
+        for kind, message in (("issue", "Enjeu : choisissez l'un des sept enjeux."),
+                              ("angle", "Angle d'analyse : choisissez l'un des quatre angles."),
+                              ("polarity", "Point faible ou point fort : choisissez l'un des deux.")):
+            if not gusp.is_code(kind, values[kind]):
+                errors[kind] = message
+        if len(values["description"]) > 4000:
+            errors["description"] = "Commentaire : 4000 caractères au plus."
+        if len(values["street"]) > 200:
+            errors["street"] = "Rue : 200 caractères au plus."
+        if errors:
+            for key, value in values.items():
+                setattr(observation, key, value)
+            return render(request, EDIT, block="form", status_code=422, walk=walk, observation=observation,
+                          errors=errors, streets=await walks.perimeter_streets(walk.neighbourhood.id))
+        await Observation.update({getattr(Observation, k): v for k, v in values.items()}).where(
+            Observation.id == observation.id)
+        return redirect(request, f"/marches/{walk.id}/terrain")
+
+    @post("/constats/{observation_id:int}/supprimer", status_code=200)
+    async def delete(self, request: Request, walk_id: FromPath[int], observation_id: FromPath[int]) -> Response:
+        walk, observation = await _own_observation(request, walk_id, observation_id)
+        await delete_observation(media_store(), observation)
+        return redirect(request, f"/marches/{walk.id}/terrain")
+
+
+class OfflineSupport(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/sw.js", cache_control=None)
+    async def service_worker(self) -> File:
+        # Served from the root so that it may control every page (a worker's scope is its folder).
+        return File(path=STATIC_DIR / "js" / "sw.js", media_type="text/javascript", content_disposition_type="inline",
+                    headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
+
+    @get("/api/v1/csrf", tags=["constats"], summary="Le jeton CSRF à joindre (en-tête X-CSRFToken) aux envois")
+    async def csrf_token(self, request: Request) -> dict[str, str]:
+        """The outbox asks for a fresh token before sending: the page it was queued from may be old."""
+        return {"token": ScopeState.from_scope(request.scope).csrf_token or "", "header": "X-CSRFToken"}
