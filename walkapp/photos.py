@@ -165,7 +165,7 @@ def _upright_display(image: Image.Image, orientation: int) -> Image.Image:
     if image.size != target:
         image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
     method = _TRANSPOSE.get(orientation)
-    return image.transpose(method) if method else image
+    return image.transpose(method) if method is not None else image  # FLIP_LEFT_RIGHT is 0
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
