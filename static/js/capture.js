@@ -139,7 +139,11 @@
             chain = chain.then(function () { return sendOne(entry, token); })
               .then(function (outcome) { if (outcome === "sent") sent++; renderOutbox(); });
           });
-          return chain.then(function () { if (sent) refreshFeed(); });
+          return chain.then(function () {
+            if (!sent) return;
+            announce(sent > 1 ? sent + " constats envoyés." : "Constat envoyé.");
+            refreshFeed();
+          });
         }, function () { /* no network yet: the entries stay due, the timer comes back */ });
       });
     };
