@@ -9,6 +9,7 @@ var VERSION = "walkapp-v1";
 var SHELL = [
   "/static/css/app.css",
   "/static/js/capture.js",
+  "/static/js/app.js",
   "/static/vendor/htmx/htmx.min.js",
   "/static/vendor/leaflet/leaflet.js",
   "/static/vendor/leaflet/leaflet.css",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 
 import segno
@@ -166,9 +167,12 @@ def join_url(base_url: str, walk: Walk) -> str:
 
 
 def join_qr_svg(url: str) -> str:
-    """The join link as an SVG QR code, scalable for print and screen."""
-    return segno.make(url, error="m").svg_inline(scale=8, dark="#000", light="#fff", omitsize=True,
-                                                 title="Code QR pour rejoindre la marche")
+    """The join link as an SVG QR code, scalable for print and screen. A standalone document
+    (with its xmlns): browsers show no <img> of an SVG without it."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=8, dark="#000", light="#fff", xmldecl=False,
+                                    svgns=True, omitsize=True, title="Code QR pour rejoindre la marche")
+    return out.getvalue().decode()
 
 
 async def walk_by_join_secret(secret: str) -> Walk:
