@@ -24,6 +24,9 @@ PASSWORD = "un-mot-de-passe-solide"
 
 _state: dict[str, object] = {}
 
+sys.path.insert(0, str(ROOT / "tests"))
+pytest_plugins = ["browser"]  # Chromium fixtures (tests/browser.py)
+
 
 def pytest_configure(config):
     """Before any test module imports walkapp: point its settings at the test database."""

@@ -10,7 +10,7 @@ from walkapp.tables import StaffUser
 
 
 async def test_sign_in_and_out(client):
-    user = await make_user("coordinator")
+    await make_user("coordinator")
     response = await post_form(client, "/connexion", {"email": "  COORDINATOR@ville.example ", "password": PASSWORD,
                                                       "next": "/marches"})
     assert response.status_code == 303 and response.headers["location"] == "/marches"

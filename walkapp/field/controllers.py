@@ -14,7 +14,7 @@ from ..observations.access import current_participant, staff_user
 from ..observations.controllers import media_store
 from ..observations.services import delete_observation, observations_with_photos
 from ..settings import STATIC_DIR
-from ..tables import Observation, Participant, Stop, Walk
+from ..tables import Observation, Stop, Walk
 from ..validation import clean_text
 from ..walks import services as walks
 from ..web import redirect, render

@@ -9,7 +9,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import File
 
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, SignInRequired
+from ..errors import Forbidden, NotFound, SignInRequired
 from ..photos import MAX_BYTES, PhotoError
 from ..settings import get_settings
 from ..storage import MediaStore

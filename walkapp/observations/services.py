@@ -9,7 +9,6 @@ The (walk, client_uuid) unique key makes replays idempotent even when they race.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar.concurrency import sync_to_thread

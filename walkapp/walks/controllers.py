@@ -10,7 +10,7 @@ from ..errors import Forbidden
 from ..observations.access import current_participant, session_participants
 from ..security import requires_coordinator, requires_staff
 from ..tables import Walk
-from ..web import FormError, redirect, render
+from ..web import redirect, render
 from . import services
 from .services import StopInput, WalkInput
 
