@@ -409,7 +409,15 @@
   // ------------------------------------------------------------------ start
 
   if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+  if ("serviceWorker" in navigator) {
+    // Once the worker controls this page, fetch the page through it once so that its cache holds
+    // this walk now, not only after a second visit: the next reload may be the offline one.
+    var keepThisPage = function () { fetch(location.href, { credentials: "same-origin", headers: { "X-Walkapp-Keep": "1" } }).catch(function () {}); };
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+      if (navigator.serviceWorker.controller) keepThisPage();
+      else navigator.serviceWorker.addEventListener("controllerchange", keepThisPage, { once: true });
+    }).catch(function () {});
+  }
   renderOutbox().then(function () { sendDue(false); });
   setInterval(function () { sendDue(false); }, 5000);
 })();

@@ -82,7 +82,11 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (request.mode === "navigate") { event.respondWith(networkFirst(request)); return; }
+  // Pages: navigations, and the page's own "keep me" fetch (capture.js) on its first visit.
+  if (request.mode === "navigate" || request.headers.get("X-Walkapp-Keep") === "1") {
+    event.respondWith(networkFirst(request));
+    return;
+  }
   if (url.pathname.indexOf("/static/") === 0) { event.respondWith(staleWhileRevalidate(request)); return; }
   if (url.pathname.indexOf("/photos/") === 0 && !url.pathname.endsWith("/original")) {
     event.respondWith(cacheFirst(request));
