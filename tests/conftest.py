@@ -142,10 +142,11 @@ async def other_client(app):
 # ---------------------------------------------------------------- helpers used by many tests
 
 def shown(response) -> str:
-    """The page's text as a person reads it (entities such as &#39; decoded)."""
+    """The page's text as a person reads it: tags dropped, entities such as &#39; decoded, spaces
+    folded."""
     import html
 
-    return html.unescape(response.text)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.text)).split())
 
 
 async def csrf_headers(client) -> dict[str, str]:
@@ -181,8 +182,10 @@ async def sign_in(client, role: str = "coordinator", email: str | None = None):
 async def make_neighbourhood(code: str = "QP062057"):
     from walkapp.tables import Neighbourhood
 
-    hood = Neighbourhood(qpv_code=code, name="Ville Centre", town="Lillers", centre_lat=50.5636, centre_lon=2.4826)
-    await hood.save()
+    hood = await Neighbourhood.objects().where(Neighbourhood.qpv_code == code).first()
+    if hood is None:
+        hood = Neighbourhood(qpv_code=code, name="Ville Centre", town="Lillers", centre_lat=50.5636, centre_lon=2.4826)
+        await hood.save()
     return hood
 
 
