@@ -121,6 +121,33 @@ class Observation(Table, tablename="observation"):
     duplicate_of = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
 
 
+class ObservationEvent(Table, tablename="observation_event"):
+    """One change of a constat by staff (requalified, marked duplicate, rejected, validated):
+    who, when, which field, before and after, and the reason given."""
+
+    observation = ForeignKey(Observation, null=False, on_delete=OnDelete.cascade)
+    user = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    at = Timestamptz(default=TimestamptzNow())
+    field = Varchar(length=64)
+    before = Text(default="")
+    after = Text(default="")
+    note = Text(default="", help_text="Motif (rejet) ou commentaire.")
+
+
+class ApiKey(Table, tablename="api_key"):
+    """A key for an Open311 client to post constats into one walk. Only its hash is kept."""
+
+    name = Varchar(length=120, help_text="À qui ou à quoi sert la clé.")
+    key_hash = Varchar(length=64, unique=True, secret=True, help_text="SHA-256 de la clé.")
+    prefix = Varchar(length=12, help_text="Début de la clé, pour la reconnaître.")
+    walk = ForeignKey(Walk, null=False, on_delete=OnDelete.cascade, help_text="Marche où vont les constats reçus.")
+    participant = ForeignKey(Participant, null=True, default=None, on_delete=OnDelete.set_null,
+                             help_text="Auteur des constats reçus avec cette clé.")
+    created_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+
+
 class Photo(Table, tablename="photo"):
     """A photo of a constat. Files are content-addressed: `sha256` names the original."""
 
@@ -191,8 +218,10 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Stop,
     Participant,
     Observation,
+    ObservationEvent,
     Photo,
     Action,
     ActionObservation,
     ActionEvent,
+    ApiKey,
 )
