@@ -116,14 +116,21 @@ def placeholder_photo(issue: str, number: int) -> bytes:
     draw = ImageDraw.Draw(image)
     for step in range(0, 900, 60):  # stripes, so that thumbnails differ from a flat colour
         draw.rectangle((0, step, 1200, step + 20), fill=_lighter(colour))
-    font = ImageFont.load_default(size=64)
-    small = ImageFont.load_default(size=40)
+    font, small = _font(64), _font(40)
     draw.rectangle((60, 300, 1140, 600), fill="white")
     draw.text((100, 340), gusp.term("issue", issue).short, fill="black", font=font)
     draw.text((100, 450), f"Photo de démonstration n° {number}", fill="black", font=small)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=80)
     return out.getvalue()
+
+
+def _font(size: int):
+    """DejaVu Sans where installed (it has the accents); Pillow's own font otherwise."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
 
 
 def _lighter(hex_colour: str) -> tuple[int, int, int]:

@@ -232,6 +232,7 @@ def template_globals() -> dict[str, object]:
         "POLARITIES": POLARITIES,
         "RESPONSES": RESPONSES,
         "ACTION_STATES": ACTION_STATES,
+        "OBSERVATION_STATUSES": OBSERVATION_STATUSES,
         "WALK_STATUSES": WALK_STATUSES,
         "ROLES": ROLES,
         "gusp_label": label,

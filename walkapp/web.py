@@ -42,15 +42,15 @@ def configure_jinja(env: Environment) -> None:
 
 
 def render(request: Request, template: str, block: str | None = None, status_code: int = 200,
-           **context: Any) -> Template:
+           push_url: str | None = None, **context: Any) -> Template:
     """The whole page, or only `block` of it when htmx asks: one template serves both.
 
     htmx is configured (base.html) to swap 4xx answers too, so a form re-rendered with its
-    errors can carry an honest 422.
+    errors can carry an honest 422. `push_url` puts that URL in the address bar (shareable views).
     """
     if block and getattr(request, "htmx", False):
         return HTMXBlockTemplate(template_name=template, block_name=block, context=context,
-                                 status_code=status_code)
+                                 status_code=status_code, push_url=push_url or False)
     return Template(template_name=template, context=context, status_code=status_code)
 
 

@@ -1,0 +1,111 @@
+"""The filters of the map, the matrix, the GeoJSON and the photo zip: one definition, read from a
+query string, turned into a Piccolo `where`, and written back into links (so a shared URL shows
+the same view)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Mapping
+from urllib.parse import urlencode
+
+from .. import gusp
+from ..tables import Observation
+
+
+@dataclass(frozen=True)
+class ObservationFilter:
+    walk: int | None = None
+    neighbourhood: int | None = None
+    issue: str | None = None
+    angle: str | None = None
+    polarity: str | None = None
+    status: str | None = None
+    date_from: dt.date | None = None  # on the walk's date: a walk is one day of constats
+    date_to: dt.date | None = None
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, Any]) -> tuple["ObservationFilter", dict[str, str]]:
+        """Reads `?walk=&neighbourhood=&issue=&angle=&polarity=&status=&du=&au=`. Unknown or
+        malformed values are dropped with a French message, never an error page."""
+        errors: dict[str, str] = {}
+        values: dict[str, Any] = {}
+
+        def one(name: str) -> str:
+            value = params.get(name)
+            if isinstance(value, (list, tuple)):
+                value = value[0] if value else ""
+            return str(value or "").strip()
+
+        for name in ("walk", "neighbourhood"):
+            raw = one(name)
+            if raw:
+                if raw.isdigit():
+                    values[name] = int(raw)
+                else:
+                    errors[name] = f"Filtre « {name} » ignoré : un numéro était attendu."
+        for name, kind in (("issue", "issue"), ("angle", "angle"), ("polarity", "polarity"),
+                           ("status", "observation_status")):
+            raw = one(name)
+            if raw:
+                if gusp.is_code(kind, raw):
+                    values[name] = raw
+                else:
+                    errors[name] = f"Filtre « {name} » ignoré : valeur inconnue."
+        for name, key in (("date_from", "du"), ("date_to", "au")):
+            raw = one(key)
+            if raw:
+                try:
+                    values[name] = dt.date.fromisoformat(raw)
+                except ValueError:
+                    try:
+                        values[name] = dt.datetime.strptime(raw, "%d/%m/%Y").date()
+                    except ValueError:
+                        errors[name] = "Filtre de date ignoré : format jj/mm/aaaa attendu."
+        return cls(**values), errors
+
+    def where(self):
+        """The Piccolo condition for these filters, or None for "everything"."""
+        clauses = []
+        if self.walk is not None:
+            clauses.append(Observation.walk == self.walk)
+        if self.neighbourhood is not None:
+            clauses.append(Observation.walk.neighbourhood == self.neighbourhood)
+        for name in ("issue", "angle", "polarity", "status"):
+            value = getattr(self, name)
+            if value is not None:
+                clauses.append(getattr(Observation, name) == value)
+        if self.date_from is not None:
+            clauses.append(Observation.walk.date >= self.date_from)
+        if self.date_to is not None:
+            clauses.append(Observation.walk.date <= self.date_to)
+        if not clauses:
+            return None
+        condition = clauses[0]
+        for clause in clauses[1:]:
+            condition = condition & clause
+        return condition
+
+    def params(self) -> dict[str, str]:
+        """The query-string form, without empty filters."""
+        names = {"date_from": "du", "date_to": "au"}
+        result = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is not None:
+                result[names.get(item.name, item.name)] = value.isoformat() if isinstance(value, dt.date) else str(value)
+        return result
+
+    def query_string(self, **changes: Any) -> str:
+        """`?…` for these filters with some changed (None removes one): links in the matrix, etc."""
+        encoded = urlencode(replace(self, **changes).params())
+        return f"?{encoded}" if encoded else ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+
+def apply(query, condition):
+    """`query.where(condition)` when there is a condition."""
+    return query.where(condition) if condition is not None else query

@@ -1,0 +1,166 @@
+"""The committee's review: the observation map with its filters and 7x4 matrix, each constat's page
+with its history and the staff's changes, and the GeoJSON of the filtered set."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from .. import gusp
+from ..errors import Forbidden, NotFound, SignInRequired
+from ..observations.access import session_participants, staff_user
+from ..observations.filters import ObservationFilter
+from ..tables import Neighbourhood, Observation, Participant, Walk
+from ..web import redirect, render
+from . import geojson, maps, services
+
+MAP = "review/map.html"
+CONSTAT = "review/constat.html"
+
+
+async def visible_walks(request: Request) -> set[int] | None:
+    """None for staff (every walk); for a participant, the walks this browser joined."""
+    if staff_user(request) is not None:
+        return None
+    tokens = list(session_participants(request).values())
+    if not tokens:
+        return set()
+    rows = await Participant.select(Participant.walk).where(Participant.token.is_in(tokens))
+    return {row["walk"] for row in rows}
+
+
+async def scoped_filter(request: Request) -> tuple[ObservationFilter, dict[str, str], set[int] | None]:
+    """The filters of the query string, narrowed to what this person may see."""
+    chosen, errors = ObservationFilter.from_query(request.query_params.dict())
+    visible = await visible_walks(request)
+    if visible is not None:
+        if not visible:
+            raise SignInRequired("Connectez-vous, ou rejoignez une marche, pour voir ses constats.")
+        if chosen.walk not in visible:
+            chosen = dataclasses.replace(chosen, walk=min(visible))
+    return chosen, errors, visible
+
+
+async def _map_context(request: Request) -> dict[str, Any]:
+    chosen, errors, visible = await scoped_filter(request)
+    where = chosen.where()
+    settings = request.app.state.settings
+    walks = await Walk.objects(Walk.neighbourhood).order_by(Walk.date, ascending=False)
+    if visible is not None:
+        walks = [w for w in walks if w.id in visible]
+    walk = next((w for w in walks if w.id == chosen.walk), None)
+    stops = await services.stops_of_walk(walk.id) if walk else []
+    centre = await _centre(walk)
+    points = await services.map_points(where)
+    return {
+        "filter": chosen, "filter_errors": errors, "walks": walks, "walk": walk, "is_staff": visible is None,
+        "neighbourhoods": await Neighbourhood.objects().order_by(Neighbourhood.name),
+        "map": maps.observation_map(points, stops, settings.tiles_url, settings.tiles_attribution, centre),
+        "shown": len(points), "matrix": await services.matrix(where),
+        "without_position": await _count_without_position(where),
+    }
+
+
+async def _centre(walk: Walk | None) -> tuple[float, float]:
+    hood = walk.neighbourhood if walk else await Neighbourhood.objects().first()
+    if hood is not None and hood.centre_lat is not None:
+        return hood.centre_lat, hood.centre_lon
+    return 46.6, 2.4  # France
+
+
+async def _count_without_position(where) -> int:
+    query = Observation.count().where(Observation.lat.is_null())
+    return await (query.where(where) if where is not None else query)
+
+
+async def _visible_observation(request: Request, observation_id: int) -> Observation:
+    observation = await services.get_observation(observation_id)
+    visible = await visible_walks(request)
+    if visible is not None and observation.walk.id not in visible:
+        if not visible:
+            raise SignInRequired("Connectez-vous pour voir ce constat.")
+        raise Forbidden("Ce constat appartient à une autre marche.")
+    return observation
+
+
+def _staff(request: Request):
+    user = staff_user(request)
+    if user is None:
+        raise Forbidden("Seuls les agents, coordinateurs et membres du comité peuvent modifier un constat.")
+    return user
+
+
+class ReviewController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/carte")
+    async def map_page(self, request: Request) -> Template:
+        context = await _map_context(request)
+        # The address bar shows the filters, without the empty ones: a link shared in a meeting
+        # opens the same view.
+        return render(request, MAP, block="results", push_url="/carte" + context["filter"].query_string(), **context)
+
+    @get("/carte/popup/{observation_id:int}")
+    async def popup(self, request: Request, observation_id: FromPath[int]) -> Template:
+        observation = await _visible_observation(request, observation_id)
+        photos = await services.photos_of(observation.id)
+        return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None)
+
+    @get("/constats/{observation_id:int}")
+    async def constat_page(self, request: Request, observation_id: FromPath[int]) -> Template:
+        return render(request, CONSTAT, **await self._constat_context(request, observation_id))
+
+    async def _constat_context(self, request: Request, observation_id: int, errors: str = "") -> dict[str, Any]:
+        observation = await _visible_observation(request, observation_id)
+        settings = request.app.state.settings
+        spot = None
+        if observation.lat is not None:
+            spot = maps.spot_map(observation.lat, observation.lon, observation.issue, settings.tiles_url,
+                                 settings.tiles_attribution)
+        is_staff = staff_user(request) is not None
+        return {
+            "observation": observation, "photos": await services.photos_of(observation.id), "spot": spot,
+            "history": await services.history(observation.id), "is_staff": is_staff, "error": errors,
+            "nearby": await services.nearby_same_issue(observation) if is_staff else [],
+            "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
+            if observation.duplicate_of else None,
+        }
+
+    async def _after_change(self, request: Request, observation_id: int) -> Response | Template:
+        if getattr(request, "htmx", False):
+            return render(request, CONSTAT, block="review", **await self._constat_context(request, observation_id))
+        return redirect(request, f"/constats/{observation_id}")
+
+    @post("/constats/{observation_id:int}/requalifier", status_code=200)
+    async def requalify(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
+        user = _staff(request)
+        observation = await _visible_observation(request, observation_id)
+        await services.requalify(observation, user, dict((await request.form()).items()))
+        return await self._after_change(request, observation_id)
+
+    @post("/constats/{observation_id:int}/statut", status_code=200)
+    async def change_status(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
+        user = _staff(request)
+        observation = await _visible_observation(request, observation_id)
+        form = await request.form()
+        status = str(form.get("status", ""))
+        if not gusp.is_code("observation_status", status):
+            raise NotFound("Statut inconnu.")
+        original = str(form.get("duplicate_of", "")).strip()
+        await services.set_status(observation, user, status, str(form.get("reason", "")),
+                                  int(original) if original.isdigit() else None)
+        return await self._after_change(request, observation_id)
+
+    @get("/api/v1/observations.geojson", include_in_schema=True, tags=["constats"],
+         summary="Les constats filtrés en GeoJSON (RFC 7946), pour QGIS et les autres SIG",
+         media_type="application/geo+json")
+    async def geojson(self, request: Request) -> Response:
+        chosen, _, _ = await scoped_filter(request)
+        body = await geojson.feature_collection(chosen, str(request.base_url).rstrip("/"))
+        return Response(body, media_type="application/geo+json",
+                        headers={"Content-Disposition": 'inline; filename="constats.geojson"'})

@@ -1,0 +1,38 @@
+"""GeoJSON (RFC 7946) of constats: one Feature per constat, longitude first, WGS 84, photo URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import gusp
+from ..observations.filters import ObservationFilter
+from ..observations.services import observations_with_photos
+from ..tables import Observation, Walk
+
+
+def _absolute(base_url: str, photo: dict[str, Any]) -> dict[str, Any]:
+    return {**photo, **{k: base_url + v for k, v in photo.items() if k.endswith("_url")}}
+
+
+async def feature_collection(chosen: ObservationFilter, base_url: str) -> dict[str, Any]:
+    where = chosen.where()
+    items = await observations_with_photos(where if where is not None else Observation.id.is_not_null())
+    walk_titles = {w["id"]: w["title"] for w in await Walk.select(Walk.id, Walk.title)}
+    features = []
+    for item in items:
+        has_point = item["lat"] is not None and item["lon"] is not None
+        features.append({
+            "type": "Feature",
+            "id": item["id"],
+            # RFC 7946 §3.1.1: [longitude, latitude]; a constat without a place has a null geometry.
+            "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]} if has_point else None,
+            "properties": {
+                **{k: v for k, v in item.items() if k not in ("photos", "lat", "lon")},
+                "polarity_label": gusp.label("polarity", item["polarity"]),
+                "status_label": gusp.label("observation_status", item["status"]),
+                "walk_title": walk_titles.get(item["walk_id"]),
+                "url": f"{base_url}/constats/{item['id']}",
+                "photos": [_absolute(base_url, p) for p in item["photos"]],
+            },
+        })
+    return {"type": "FeatureCollection", "features": features}
