@@ -22,6 +22,7 @@ from .accounts.controllers import AccountController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddleware
 from .field.controllers import FieldController, OfflineSupport
+from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, configure_jinja
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
             OfflineSupport,
             ObservationApi,
             PhotoFiles,
+            ExportController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static",
                                        include_in_schema=False),
         ],

@@ -1,4 +1,4 @@
-"""The `walkapp` command: serve, migrate, demo, createuser (PRODUCT.md, "External contract")."""
+"""The `walkapp` command: serve, migrate, demo, createuser, export-photos (PRODUCT.md, "External contract")."""
 
 from __future__ import annotations
 
@@ -83,6 +83,33 @@ async def createuser(args: argparse.Namespace) -> None:
     print(f"createuser: {user.email} ({gusp.label('role', user.role)}) créé")
 
 
+async def export_photos(args: argparse.Namespace) -> None:
+    """The photo zip of a walk, the same as /exports/photos.zip?walk=ID, written atomically."""
+    from pathlib import Path
+
+    from . import db
+    from .exports import builder
+    from .observations.filters import ObservationFilter
+    from .settings import get_settings
+    from .storage import MediaStore
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise SystemExit(f"export-photos: le dossier {out.parent} n'existe pas")
+    await db.prepare()
+    try:
+        plan = await builder.collect(ObservationFilter(walk=args.walk), args.originals)
+    except builder.ExportError as error:
+        raise SystemExit(f"export-photos: {error.message}")
+    finally:
+        await db.release()
+    zs = builder.build_zip(plan, MediaStore(get_settings().media_dir))
+    size = builder.write_file(zs, out)
+    missing = len(plan.missing)
+    print(f"export-photos: {out} ({len(plan.rows)} constats, {len(plan.photos) - missing} photos, "
+          f"{size} octets" + (f", {missing} fichiers manquants : voir LISEZMOI.txt" if missing else "") + ")")
+
+
 def serve(host: str, port: int) -> None:
     import uvicorn
 
@@ -113,6 +140,11 @@ def main(argv: list[str] | None = None) -> None:
     p_user.add_argument("--partner", help="partner name, exactly as in the database")
     p_user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
+    p_export = commands.add_parser("export-photos", help="write the photo zip of a walk")
+    p_export.add_argument("--walk", type=int, required=True, help="walk id")
+    p_export.add_argument("--originals", action="store_true", help="original files instead of display-size images")
+    p_export.add_argument("--out", required=True, help="the zip file to write")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port)
@@ -122,3 +154,5 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(demo(args.url, args.if_empty))
     elif args.command == "createuser":
         asyncio.run(createuser(args))
+    elif args.command == "export-photos":
+        asyncio.run(export_photos(args))

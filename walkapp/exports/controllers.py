@@ -1,0 +1,84 @@
+"""`GET /exports/photos.zip`: the photos of a walk or of a filter of the map, as one streamed zip.
+
+Who may: signed-in staff only (a participant or a Bearer token gets 403, a stranger the sign-in
+page): photos show residents and their streets, and originals carry GPS metadata.
+Why a Stream with a Content-Length: the browser shows real progress on a 2 GB download, the zip
+is sent while it is built, and memory stays flat whatever its size.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from anyio import to_thread
+from litestar import Controller, Request, get
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.response import Stream
+
+from ..errors import BadRequest, Conflict, Forbidden, NotFound, SignInRequired
+from ..observations.access import bearer_token, session_participants
+from ..observations.controllers import media_store
+from ..observations.filters import ObservationFilter
+from . import builder
+
+ZIP_PATH = "/exports/photos.zip"
+_YES = {"1", "true", "oui", "on", "yes"}
+_NO = {"", "0", "false", "non", "off", "no"}
+
+
+def zip_url(filter: ObservationFilter, originals: bool = False) -> str:
+    """The zip's URL for the same filters as a view (the map and the walk page call this)."""
+    params = filter.params()
+    if originals:
+        params["originals"] = "1"
+    return ZIP_PATH + (f"?{urlencode(params)}" if params else "")
+
+
+def requires_staff_session(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Staff signed in by session. A participant (joined walk, or Bearer token) is told no (403);
+    someone unknown is sent to the sign-in page."""
+    if connection.scope.get("user") is not None and not bearer_token(connection):  # type: ignore[arg-type]
+        return
+    if bearer_token(connection) or session_participants(connection):  # type: ignore[arg-type]
+        raise Forbidden("Le téléchargement des photos est réservé aux agents, coordinateurs et membres du comité.")
+    raise SignInRequired("Connectez-vous pour télécharger les photos.")
+
+
+def _originals(value: object) -> bool:
+    text = str(value or "").strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise BadRequest("Paramètre « originals » : 1 pour les photos originales, 0 pour la taille d'affichage.")
+
+
+class ExportController(Controller):
+    path = "/exports"
+    guards = [requires_staff_session]
+    include_in_schema = False
+
+    @get("/photos.zip")
+    async def photos_zip(self, request: Request) -> Stream:
+        params = request.query_params
+        filter, errors = ObservationFilter.from_query(params)
+        if errors:
+            # Dropping a filter silently would send far more photos than asked: refuse instead.
+            raise BadRequest(" ".join(errors.values()))
+        originals = _originals(params.get("originals"))
+        try:
+            plan = await builder.collect(filter, originals)
+            zs = await to_thread.run_sync(builder.build_zip, plan, media_store())
+        except builder.ExportError as error:
+            raise {404: NotFound, 409: Conflict}.get(error.status, BadRequest)(error.message)
+        return Stream(
+            builder.stream(zs),
+            media_type="application/zip",
+            headers={
+                "Content-Length": str(len(zs)),
+                "Content-Disposition": f'attachment; filename="{plan.archive_name}"',
+                "Cache-Control": "private, no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )

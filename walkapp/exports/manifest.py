@@ -1,0 +1,204 @@
+"""What the zip says about itself: constats.csv, constats.geojson and LISEZMOI.txt.
+
+Why these shapes: the CSV is for French spreadsheets (`;` between cells, decimal commas, UTF-8
+with a BOM so Excel reads the accents, dates dd/mm/yyyy); the GeoJSON is for GIS tools (RFC 7946:
+longitude first, WGS 84, exact numbers); LISEZMOI.txt is for the person who opens the zip. A cell
+starting with = + - @ (or tab, carriage return) would be run as a formula by a spreadsheet:
+text cells are neutralised with a leading quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+from .. import gusp
+from ..photos import LOCAL_TZ
+from .names import NO_STREET, issue_folder
+
+if TYPE_CHECKING:  # builder imports this module
+    from .builder import ConstatRow, ExportPlan
+
+README = "LISEZMOI.txt"
+CSV = "constats.csv"
+GEOJSON = "constats.geojson"
+MISSING = "fichier manquant"
+
+CSV_HEADER = (
+    "Numéro", "Marche", "Date de la marche", "Quartier", "Auteur", "Enjeu (code)", "Enjeu",
+    "Angle (code)", "Angle d'analyse", "Point faible / fort", "Statut", "Doublon du constat",
+    "Commentaire", "Rue", "Halte", "Latitude", "Longitude", "Précision (m)", "Origine de la position",
+    "Date du constat", "Heure du constat", "Reçu le", "Nombre de photos", "Photos", "Fichiers manquants",
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: str) -> str:
+    """A text cell a spreadsheet will show as text, never evaluate."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _local(value: Any) -> dt.datetime | None:
+    if not isinstance(value, dt.datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(LOCAL_TZ)
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        value = _local(value)
+    return value.strftime("%d/%m/%Y") if isinstance(value, (dt.date, dt.datetime)) else ""
+
+
+def _time(value: Any) -> str:
+    local = _local(value)
+    return local.strftime("%H:%M") if local else ""
+
+
+def _number(value: Any, digits: int) -> str:
+    """A decimal comma, as French spreadsheets expect with `;`-separated files."""
+    if value is None:
+        return ""
+    return f"{float(value):.{digits}f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def _id(value: Any) -> Any:
+    return getattr(value, "id", value)
+
+
+def _photo_names(row: ConstatRow) -> tuple[str, str]:
+    present = " | ".join(p.member for p in row.photos if not p.missing)
+    missing = " | ".join(f"{p.member} ({MISSING})" for p in row.photos if p.missing)
+    return present, missing
+
+
+def csv_bytes(plan: ExportPlan) -> bytes:
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(CSV_HEADER)
+    for row in plan.rows:
+        o = row.data
+        present, missing = _photo_names(row)
+        observed = o.get("observed_at") or o.get("received_at")
+        text = [
+            o.get("walk_title") or "", _date(o.get("walk_date")), o.get("neighbourhood_name") or "",
+            o.get("author") or "", o["issue"], gusp.label("issue", o["issue"]), o["angle"],
+            gusp.label("angle", o["angle"]), gusp.label("polarity", o["polarity"]),
+            gusp.label("observation_status", o["status"]),
+        ]
+        writer.writerow([
+            str(o["id"]), *map(neutralised, text),
+            str(_id(o.get("duplicate_of")) or ""),
+            neutralised(o.get("description") or ""), neutralised(o.get("street") or ""),
+            neutralised(o.get("stop_name") or ""),
+            _number(o.get("lat"), 7), _number(o.get("lon"), 7), _number(o.get("accuracy_m"), 1),
+            neutralised(gusp.label("location_source", o.get("location_source")) if o.get("location_source") else ""),
+            _date(observed), _time(observed),
+            f"{_date(o.get('received_at'))} {_time(o.get('received_at'))}".strip(),
+            str(len(row.photos)), neutralised(present), neutralised(missing),
+        ])
+    return out.getvalue().encode("utf-8")
+
+
+def _iso(value: Any) -> str | None:
+    local = _local(value)
+    return local.isoformat() if local else None
+
+
+def geojson_bytes(plan: ExportPlan) -> bytes:
+    features = []
+    for row in plan.rows:
+        o = row.data
+        geometry = None
+        if o.get("lat") is not None and o.get("lon") is not None:
+            geometry = {"type": "Point", "coordinates": [o["lon"], o["lat"]]}
+        features.append({
+            "type": "Feature",
+            "id": o["id"],
+            "geometry": geometry,
+            "properties": {
+                "numero": o["id"],
+                "marche": o.get("walk_title"),
+                "marche_id": _id(o.get("walk")),
+                "date_marche": o["walk_date"].isoformat() if o.get("walk_date") else None,
+                "auteur": o.get("author"),
+                "enjeu": o["issue"], "enjeu_libelle": gusp.label("issue", o["issue"]),
+                "angle": o["angle"], "angle_libelle": gusp.label("angle", o["angle"]),
+                "polarite": o["polarity"], "polarite_libelle": gusp.label("polarity", o["polarity"]),
+                "statut": o["status"], "statut_libelle": gusp.label("observation_status", o["status"]),
+                "doublon_de": _id(o.get("duplicate_of")),
+                "commentaire": o.get("description") or "",
+                "rue": o.get("street") or "",
+                "halte": o.get("stop_name"),
+                "precision_m": o.get("accuracy_m"),
+                "origine_position": o.get("location_source"),
+                "date_constat": _iso(o.get("observed_at")),
+                "recu_le": _iso(o.get("received_at")),
+                "photos": [p.member for p in row.photos if not p.missing],
+                "fichiers_manquants": [p.member for p in row.photos if p.missing],
+            },
+        })
+    collection = {"type": "FeatureCollection", "features": features}
+    return json.dumps(collection, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f}".replace(".", ",") + " Mo"
+
+
+def readme_text(plan: ExportPlan) -> str:
+    photos = plan.photos
+    missing = plan.missing
+    included = [p for p in photos if not p.missing]
+    when = plan.exported_at.astimezone(LOCAL_TZ)
+    lines = [
+        "Export des constats et de leurs photos",
+        "walkapp, diagnostic en marchant (GUSP)",
+        "",
+        f"Exporté le {when.strftime('%d/%m/%Y')} à {when.strftime('%H:%M')} (heure de Paris).",
+        "",
+        "Filtres utilisés :",
+        *(f"  - {line}" for line in plan.filter_lines),
+        "",
+        "Images : " + ("photos originales, telles qu'envoyées par les téléphones. Attention : elles "
+                       "gardent leurs métadonnées (date, modèle d'appareil, souvent la position GPS)."
+                       if plan.originals else
+                       "taille d'affichage (1600 pixels de côté au plus), sans métadonnées."),
+        "",
+        "Contenu :",
+        f"  - {len(plan.rows)} constat{'s' if len(plan.rows) != 1 else ''}, "
+        f"{len(included)} photo{'s' if len(included) != 1 else ''} ({_megabytes(sum(p.size for p in included))})"
+        + (f", {len(missing)} fichier{'s' if len(missing) != 1 else ''} manquant{'s' if len(missing) != 1 else ''}"
+           if missing else "") + ".",
+        f"  - {CSV} : un constat par ligne, avec les libellés, la position et les noms de ses photos "
+        "(séparateur point-virgule, virgule décimale, UTF-8 ; s'ouvre dans un tableur).",
+        f"  - {GEOJSON} : les mêmes constats pour un logiciel de cartographie (GeoJSON, WGS 84).",
+        "  - Un dossier par enjeu, où chaque photo s'appelle <numéro du constat>_<rue>_<n° de la photo> "
+        f"(« {NO_STREET} » quand la rue n'est pas renseignée).",
+    ]
+    counts: dict[str, int] = {}
+    for photo in included:
+        folder = photo.member.split("/", 1)[0]
+        counts[folder] = counts.get(folder, 0) + 1
+    for folder in (issue_folder(term.code) for term in gusp.ISSUES):
+        if folder in counts:
+            lines.append(f"      {folder} : {counts[folder]} photo{'s' if counts[folder] != 1 else ''}")
+    lines.append("")
+    if missing:
+        lines += [
+            f"Fichiers manquants ({len(missing)}) : ces photos sont enregistrées mais leur fichier est "
+            "introuvable sur le serveur ; elles ne sont pas dans ce zip. Prévenez l'administrateur du site.",
+            *(f"  - {p.member} : constat n° {p.observation_id}, photo {p.number} (photo n° {p.photo_id}), "
+              f"{MISSING}" for p in missing),
+        ]
+    else:
+        lines.append("Fichiers manquants : aucun.")
+    if not plan.rows:
+        lines += ["", "Aucun constat ne correspond à ces filtres."]
+    return "\r\n".join(lines) + "\r\n"
