@@ -47,7 +47,7 @@ async def phone(playwright_browser):
     contexts = []
 
     async def open_phone(install_clock: bool = False, **options) -> Page:
-        context = await browser.new_context(**p.devices[PHONE], locale="fr-FR", **options)
+        context = await browser.new_context(**{**p.devices[PHONE], "locale": "fr-FR", **options})
         context.set_default_timeout(10_000)
         if install_clock:
             # Time keeps flowing; the test can fast-forward it to fire htmx's "every 10s" poll.
