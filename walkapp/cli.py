@@ -1,4 +1,4 @@
-"""The `walkapp` command: serve, migrate, demo, createuser, export-photos (PRODUCT.md, "External contract")."""
+"""The `walkapp` command: serve, migrate, demo, createuser, backup, export-photos (PRODUCT.md, "External contract")."""
 
 from __future__ import annotations
 
@@ -110,6 +110,20 @@ async def export_photos(args: argparse.Namespace) -> None:
           f"{size} octets" + (f", {missing} fichiers manquants : voir LISEZMOI.txt" if missing else "") + ")")
 
 
+def backup(out: str | None) -> None:
+    from pathlib import Path
+
+    from .backup import BackupError, make_backup
+    from .settings import get_settings
+
+    try:
+        result = make_backup(get_settings(), Path(out) if out else None)
+    except BackupError as error:
+        raise SystemExit(f"backup: {error}")
+    print(f"backup: {result.folder} ({result.database_file.name}, {result.media_files} fichiers de photos, "
+          f"{result.media_bytes / 2**20:.1f} Mo)")
+
+
 def serve(host: str, port: int) -> None:
     import uvicorn
 
@@ -145,6 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     p_export.add_argument("--originals", action="store_true", help="original files instead of display-size images")
     p_export.add_argument("--out", required=True, help="the zip file to write")
 
+    p_backup = commands.add_parser("backup", help="copy the database and the photos into one folder")
+    p_backup.add_argument("--out", help="the folder to create (default: backups/walkapp-<date>-<time>)")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port)
@@ -154,5 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(demo(args.url, args.if_empty))
     elif args.command == "createuser":
         asyncio.run(createuser(args))
+    elif args.command == "backup":
+        backup(args.out)
     elif args.command == "export-photos":
         asyncio.run(export_photos(args))
