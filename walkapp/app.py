@@ -24,6 +24,7 @@ from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddl
 from .field.controllers import FieldController, OfflineSupport
 from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
+from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, configure_jinja
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
             ObservationApi,
             PhotoFiles,
             ExportController,
+            ReviewController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static",
                                        include_in_schema=False),
         ],
