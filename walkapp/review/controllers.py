@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from .. import gusp
 from ..errors import Forbidden, NotFound, SignInRequired
+from ..exports.controllers import zip_url
 from ..observations.access import session_participants, staff_user
 from ..observations.filters import ObservationFilter
 from ..tables import Neighbourhood, Observation, Participant, Walk
@@ -61,6 +62,7 @@ async def _map_context(request: Request) -> dict[str, Any]:
         "neighbourhoods": await Neighbourhood.objects().order_by(Neighbourhood.name),
         "map": maps.observation_map(points, stops, settings.tiles_url, settings.tiles_attribution, centre),
         "shown": len(points), "matrix": await services.matrix(where),
+        "zip_url": zip_url(chosen) if visible is None else None,
         "without_position": await _count_without_position(where),
     }
 
