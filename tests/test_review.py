@@ -45,6 +45,7 @@ async def test_filters_and_matrix_counts(client, other_client):
     filtered = await other_client.get(f"/carte?walk={walk.id}&issue=dechets", headers={"hx-request": "true"})
     assert "3 constats sur la carte" in shown(filtered)
     assert filtered.headers["hx-push-url"] == f"/carte?walk={walk.id}&issue=dechets"
+    assert f'href="/exports/photos.zip?walk={walk.id}&amp;issue=dechets"' in filtered.text  # the same view, zipped
     assert "<html" not in filtered.text  # only the results block
     assert "1 constat sur la carte" in shown(await other_client.get(f"/carte?walk={walk.id}&issue=dechets&polarity=positive"))
     assert "0 constat sur la carte" in shown(await other_client.get("/carte?issue=mobilites"))
@@ -139,6 +140,7 @@ async def test_participant_cannot_requalify_and_sees_only_their_walk(client, oth
     # The map, the popups, the constat pages and the GeoJSON: only their own walk.
     page = await client.get(f"/carte?walk={other.id}")
     assert "1 constat sur la carte" in shown(page) and f'value="{other.id}"' not in page.text
+    assert "photos.zip" not in page.text  # the zip is for staff
     assert (await client.get(f"/carte/popup/{theirs}")).status_code == 403
     assert (await client.get(f"/constats/{theirs}")).status_code == 403
     assert (await client.get(f"/constats/{mine}")).status_code == 200
