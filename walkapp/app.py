@@ -24,6 +24,7 @@ from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddl
 from .field.controllers import FieldController, OfflineSupport
 from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
+from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, configure_jinja
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
             ObservationApi,
             PhotoFiles,
             ExportController,
+            GeoReportController,
+            ApiKeyController,
             ReviewController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static",
                                        include_in_schema=False),

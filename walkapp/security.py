@@ -147,17 +147,24 @@ class SecureCookiesOverHttps:
 
 
 class CSRFUnlessBearer(CSRFMiddleware):
-    """Litestar's double-submit CSRF check, except for requests that carry a Bearer token.
+    """Litestar's double-submit CSRF check, except for requests that carry a Bearer token, and
+    for the Open311 POST of a constat.
 
     CSRF abuses credentials a browser adds by itself (cookies); no browser adds an Authorization
     header to a cross-site request. Requests with a Bearer token are authenticated by that token
     alone (see observations.access), so the check has nothing to protect there.
+    Open311 clients post a form with an `api_key` field (the spec's credential) and no CSRF token.
+    Only those two exact paths skip the check, and their handler reads the key and never a cookie
+    or session (open311.controllers), so a cross-site forged POST gains nothing a stranger without
+    a key could not do; every other form under /open311/ (the keys page) keeps the check.
     """
 
+    EXEMPT_POSTS = frozenset({"/open311/v2/requests.json", "/open311/v2/requests.xml"})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and any(
+        if scope["type"] == "http" and (any(
             name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]
-        ):
+        ) or (scope.get("method") == "POST" and scope.get("path") in self.EXEMPT_POSTS)):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

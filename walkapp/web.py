@@ -70,7 +70,7 @@ class FormError(Exception):
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/open311/")) or (
+    return request.url.path.startswith(("/api/", "/open311/v2/")) or (
         "application/json" in request.headers.get("accept", "") and not request.headers.get("hx-request")
     )
 

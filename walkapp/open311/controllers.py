@@ -1,0 +1,179 @@
+"""The GeoReport v2 endpoints (/open311/v2/…) and the coordinator's page of API keys
+(/open311/cles). The rules (who reads what, status mapping, paging) are in __init__.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import File, Template
+
+from ..errors import NotFound
+from ..observations import services as observations
+from ..observations.access import bearer_token
+from ..observations.controllers import media_store
+from ..security import requires_coordinator
+from ..tables import Observation, Photo, Walk
+from ..validation import clean_text
+from ..web import redirect, render
+from . import georeport, keys
+from .formats import EXCEPTION_HANDLERS, Open311Error, format_of, respond, split_format
+
+SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-11-25T00:00:00+01:00"
+
+
+async def readable(request: Request):
+    """What this request may read (see __init__): None for everything, else a condition."""
+    if request.scope.get("user") is not None and not bearer_token(request):
+        return None
+    validated = Observation.status == "validated"
+    raw = request.query_params.get("api_key")
+    if raw is None or raw == "":
+        return validated
+    key = await keys.active_key(raw)
+    if key is None:
+        raise Open311Error(403, "api_key invalide ou révoquée.")
+    return validated | (Observation.walk == key.walk.id)
+
+
+def _and(a, b):
+    return b if a is None else a if b is None else a & b
+
+
+async def _rows(where, page: int = 1, size: int = georeport.MAX_PAGE_SIZE) -> list[dict[str, Any]]:
+    query = Observation.select(*Observation.all_columns())
+    if where is not None:
+        query = query.where(where)
+    return await query.order_by(Observation.received_at, Observation.id, ascending=False).limit(size).offset(
+        (page - 1) * size)
+
+
+class GeoReportController(Controller):
+    path = "/open311/v2"
+    tags = ["Open311"]
+    exception_handlers = EXCEPTION_HANDLERS  # type: ignore[assignment]
+
+    @get(["/discovery.json", "/discovery.xml"], summary="Open311 : découverte du service")
+    async def discovery(self, request: Request) -> Response:
+        base = str(request.base_url).rstrip("/") + self.path + "/"
+        body = {"changeset": CHANGESET, "contact": "", "key_service": base.replace("/v2/", "/cles"),
+                "endpoints": [{"specification": SPEC_URL, "url": base, "changeset": CHANGESET,
+                               "type": "production", "formats": ["text/xml", "application/json"]}]}
+        return respond(format_of(request), "discovery", body)
+
+    @get(["/services.json", "/services.xml"], summary="Open311 : les sept enjeux")
+    async def services(self, request: Request) -> Response:
+        return respond(format_of(request), "services", georeport.services())
+
+    @get("/services/{name:str}", summary="Open311 : définition d'un service (angle, polarité)")
+    async def service_definition(self, request: Request, name: FromPath[str]) -> Response:
+        code, fmt = split_format(name)
+        return respond(fmt, "service_definition", georeport.definition(code))
+
+    @get(["/requests.json", "/requests.xml"], summary="Open311 : les constats (filtres du standard, paginés)")
+    async def requests(self, request: Request) -> Response:
+        where, page, size = georeport.requests_where(request.query_params)
+        rows = await _rows(_and(await readable(request), where), page, size)
+        body = await georeport.requests_json(rows, str(request.base_url))
+        return respond(format_of(request), "service_requests", body)
+
+    @get("/requests/{name:str}", summary="Open311 : un constat")
+    async def request_by_id(self, request: Request, name: FromPath[str]) -> Response:
+        ident, fmt = split_format(name)
+        if not ident.isdigit() or len(ident) > 12:
+            raise Open311Error(404, "Demande introuvable : le numéro du constat est attendu.")
+        rows = await _rows(_and(await readable(request), Observation.id == int(ident)))
+        if not rows:
+            raise Open311Error(404, f"Demande n° {ident} introuvable.")
+        return respond(fmt, "service_requests", await georeport.requests_json(rows, str(request.base_url)))
+
+    @post(["/requests.json", "/requests.xml"], summary="Open311 : envoyer un constat (api_key)")
+    async def create(self, request: Request) -> Response:
+        form = await request.form()
+        # The spec sends api_key in the form; some clients put it in the query string.
+        raw_key = form.get("api_key") or request.query_params.get("api_key")
+        if not raw_key:
+            raise Open311Error(403, "api_key manquante : demandez une clé au coordinateur de la démarche.")
+        key = await keys.active_key(str(raw_key))
+        if key is None:
+            raise Open311Error(403, "api_key invalide ou révoquée.")
+        data = georeport.parse_post(form)
+        walk = key.walk
+        if walk.status == "planned":
+            raise Open311Error(403, "La marche liée à cette clé n'a pas encore commencé : les constats n'y sont pas encore ouverts.")
+        author = await keys.author_of(key)
+        observation, _ = await observations.record(media_store(), walk, author, data)
+        notice = (f"Constat n° {observation.id} enregistré dans la marche « {walk.title} » ; "
+                  "il sera examiné par le comité technique.")
+        return respond(format_of(request), "service_requests",
+                       [{"service_request_id": observation.id, "service_notice": notice, "account_id": None}],
+                       status_code=201)
+
+    @get("/media/{name:str}", include_in_schema=False)
+    async def media(self, request: Request, name: FromPath[str]) -> File:
+        stem, _, ext = name.rpartition(".")
+        if ext != "jpg" or not stem.isdigit() or len(stem) > 12:
+            raise Open311Error(404, "Photo introuvable.")
+        photo = await Photo.objects().where(Photo.id == int(stem)).first()
+        if photo is None or not await _rows(_and(await readable(request), Observation.id == photo.observation)):
+            raise Open311Error(404, "Photo introuvable.")
+        path = media_store().path(photo.display_path)
+        if not path.is_file():
+            raise Open311Error(404, "Le fichier de cette photo est introuvable sur le serveur.")
+        return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg", media_type="image/jpeg",
+                    content_disposition_type="inline", headers={"Cache-Control": "private, max-age=3600"})
+
+    @get("/{rest:path}", include_in_schema=False)
+    async def unknown(self, request: Request, rest: FromPath[str]) -> Response:
+        raise Open311Error(404, "Ressource Open311 inconnue : voir services.json, requests.json, discovery.json.")
+
+
+# ---------------------------------------------------------------- the coordinator's page of keys
+
+KEYS = "open311/keys.html"
+
+
+async def _keys_page(request: Request, status_code: int = 200, **context: Any) -> Template:
+    walks = await Walk.objects().order_by(Walk.date, ascending=False)
+    context.setdefault("errors", {})
+    context.setdefault("form", {})
+    return render(request, KEYS, status_code=status_code, keys=await keys.list_keys(), walks=walks,
+                  **context)
+
+
+class ApiKeyController(Controller):
+    path = "/open311/cles"
+    guards = [requires_coordinator]
+    include_in_schema = False
+
+    @get("/")
+    async def list_page(self, request: Request) -> Template:
+        return await _keys_page(request)
+
+    @post("/", status_code=200)
+    async def create(self, request: Request) -> Template:
+        form = await request.form()
+        errors: dict[str, str] = {}
+        name = clean_text(form.get("name"), max_length=keys.MAX_NAME)
+        if not name:
+            errors["name"] = "Nom : ce champ est obligatoire (à qui ou à quoi sert la clé)."
+        elif len(name) > keys.MAX_NAME:
+            errors["name"] = f"Nom : {keys.MAX_NAME} caractères au plus."
+        walk_raw = clean_text(form.get("walk"), max_length=20)
+        walk = await Walk.objects().where(Walk.id == int(walk_raw)).first() if walk_raw.isdigit() else None
+        if walk is None:
+            errors["walk"] = "Marche : choisissez la marche où iront les constats reçus."
+        if errors:
+            return await _keys_page(request, status_code=422, errors=errors,
+                                    form={"name": name[:keys.MAX_NAME], "walk": walk_raw})
+        row, key = await keys.create_key(name, walk, request.user)
+        return await _keys_page(request, status_code=201, new_key=key, new_row=row, walk_of_new=walk)
+
+    @post("/{key_id:int}/revoquer", status_code=200)
+    async def revoke(self, request: Request, key_id: FromPath[int]) -> Response:
+        if not await keys.revoke(key_id):
+            raise NotFound("Cette clé n'existe pas.")
+        return redirect(request, "/open311/cles")
+
