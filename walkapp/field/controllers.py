@@ -7,6 +7,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import File, Template
 from litestar.utils.scope.state import ScopeState
+from piccolo.query.functions.aggregate import Count
 
 from .. import gusp
 from ..errors import Forbidden, NotFound
@@ -20,6 +21,7 @@ from ..walks import services as walks
 from ..web import redirect, render
 
 PAGE = "field/walk.html"
+FEED_LENGTH = 50
 EDIT = "field/edit.html"
 
 
@@ -27,16 +29,18 @@ async def _field_context(request: Request, walk: Walk) -> dict:
     participant = await current_participant(request, walk.id)
     if participant is None and staff_user(request) is None:
         raise Forbidden("Rejoignez d'abord la marche avec le lien ou le code QR de l'organisateur.")
-    observations = await observations_with_photos(Observation.walk == walk.id)
+    # Every phone polls this every few seconds: the latest constats only, counts from SQL.
+    observations = await observations_with_photos(Observation.walk == walk.id, limit=FEED_LENGTH)
     counts = {code: 0 for code in gusp.codes("issue")}
-    for item in observations:
-        counts[item["issue"]] = counts.get(item["issue"], 0) + 1
+    for row in await Observation.select(Observation.issue, Count()).where(Observation.walk == walk.id).group_by(
+            Observation.issue):
+        counts[row["issue"]] = row["count"]
     mine = set()
     if participant is not None:
         mine = {row["id"] for row in await Observation.select(Observation.id).where(
             (Observation.walk == walk.id) & (Observation.participant == participant.id))}
     return {"walk": walk, "participant": participant, "stops": await walks.walk_stops(walk.id),
-            "observations": observations, "counts": counts, "mine": mine,
+            "observations": observations, "counts": counts, "total": sum(counts.values()), "mine": mine,
             "can_lead": staff_user(request) is not None}
 
 

@@ -102,8 +102,11 @@ async def record(store: MediaStore, walk: Walk, participant: Participant | None,
     return observation, True
 
 
-async def observations_with_photos(where) -> list[dict[str, Any]]:
-    observations = await Observation.objects().where(where).order_by(Observation.received_at, ascending=False)
+async def observations_with_photos(where, limit: int | None = None) -> list[dict[str, Any]]:
+    """Constats as the API shows them, newest first, with their photos and author (3 queries)."""
+    query = Observation.objects().where(where).order_by(Observation.received_at, ascending=False).order_by(
+        Observation.id, ascending=False)
+    observations = await (query.limit(limit) if limit else query)
     if not observations:
         return []
     ids = [o.id for o in observations]
