@@ -177,6 +177,29 @@ TFPB_HEADINGS: tuple[Term, ...] = (
     Term("8", "Petits travaux d'amélioration de la qualité de service"),
 )
 
+# Annexe 2: the columns of the tableau de suivi des actions engagées, in the convention's order.
+# Codes are the Action table's columns; the response of each action is split into RESPONSES.
+ANNEXE2_COLUMNS: tuple[Term, ...] = (
+    Term("axe", "Axes d'intervention"),
+    Term("problem", "Problème à traiter"),
+    Term("finding", "Constat"),
+    Term("actions", "Actions"),
+    Term("state", "État d'avancement"),
+    Term("cost", "Coût"),
+    Term("delay_causes", "Causes retard ou report"),
+    Term("evaluation", "Évaluation de l'action / Évolution"),
+    Term("comment", "Commentaire"),
+)
+
+# The other fields of an action (not columns of Annexe 2, but asked by the follow-up).
+ACTION_FIELDS: tuple[Term, ...] = (
+    Term("pilot", "Pilote"),
+    Term("other_partners", "Autres partenaires"),
+    Term("deadline", "Échéance"),
+    Term("tfpb_heading", "Ligne du programme TFPB"),
+    Term("neighbourhood", "Quartier"),
+)
+
 Issue = _enum("Issue", ISSUES)
 Angle = _enum("Angle", ANGLES)
 Polarity = _enum("Polarity", POLARITIES)
@@ -199,6 +222,8 @@ _ALL = {
     "role": ROLES,
     "partner_kind": PARTNER_KINDS,
     "tfpb": TFPB_HEADINGS,
+    "annexe2": ANNEXE2_COLUMNS,
+    "action_field": ACTION_FIELDS,
 }
 _BY_CODE = {kind: {t.code: t for t in terms} for kind, terms in _ALL.items()}
 
@@ -235,6 +260,8 @@ def template_globals() -> dict[str, object]:
         "OBSERVATION_STATUSES": OBSERVATION_STATUSES,
         "WALK_STATUSES": WALK_STATUSES,
         "ROLES": ROLES,
+        "TFPB_HEADINGS": TFPB_HEADINGS,
+        "ANNEXE2_COLUMNS": ANNEXE2_COLUMNS,
         "gusp_label": label,
         "gusp_term": term,
     }
