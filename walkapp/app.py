@@ -19,6 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from . import db
 from .accounts.controllers import AccountController
+from .actions.controllers import ActionController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddleware
 from .field.controllers import FieldController, OfflineSupport
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
             GeoReportController,
             ApiKeyController,
             ReviewController,
+            ActionController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], name="static",
                                        include_in_schema=False),
         ],

@@ -14,6 +14,7 @@ from .. import gusp
 from ..errors import Forbidden, NotFound, SignInRequired
 from ..exports.controllers import zip_url
 from ..observations.access import session_participants, staff_user
+from ..actions.services import constat_panel
 from ..observations.filters import ObservationFilter
 from ..tables import Neighbourhood, Observation, Participant, Walk
 from ..web import redirect, render
@@ -129,6 +130,7 @@ class ReviewController(Controller):
             "observation": observation, "photos": await services.photos_of(observation.id), "spot": spot,
             "history": await services.history(observation.id), "is_staff": is_staff, "error": errors,
             "nearby": await services.nearby_same_issue(observation) if is_staff else [],
+            "action_panel": await constat_panel(observation.id, staff_user(request)),  # None for participants
             "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
             if observation.duplicate_of else None,
         }

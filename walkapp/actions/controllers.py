@@ -1,0 +1,260 @@
+"""Routes of the follow-up table: /actions (table, filters, inline state), an action's page and
+forms, links to constats, the bilan and the exports. Every route passes `requires_reader` (staff
+only), then asks permissions.check for what it does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from ..errors import BadRequest
+from ..web import redirect, render
+from . import exports, permissions, queries, services
+from .forms import ActionInput, format_euros, parse_action_form, parse_ids, require_cause_when_reported
+from .permissions import CREATE, EDIT, FOLLOW, LINK, READ, check, requires_reader
+
+LIST = "actions/list.html"
+FORM = "actions/form.html"
+DETAIL = "actions/detail.html"
+ROW = "actions/_row_fragment.html"
+
+
+def _render(request: Request, template: str, **context: Any) -> Template:
+    """web.render, with the euro formatting the pages need."""
+    return render(request, template, euros=format_euros, **context)
+
+
+def _user(request: Request) -> Any:
+    return permissions.staff_of(request)
+
+
+async def _choices() -> dict[str, Any]:
+    return {"partners": await services.partners(), "neighbourhoods": await services.neighbourhoods()}
+
+
+async def _form_page(request: Request, data: ActionInput, action: Any, status_code: int = 200) -> Template:
+    constats = await services.selected_constats(data.constats) if action is None else []
+    return _render(request, FORM, block="form", status_code=status_code, data=data, action=action,
+                  constats=constats, errors=data.errors, **await _choices())
+
+
+def _input_from(row: dict[str, Any]) -> ActionInput:
+    """The form's values for an existing action."""
+    data = ActionInput(**{name: row[name] for name in (
+        "axe", "problem", "finding", "actions", "response_gestion", "response_usage", "response_conception",
+        "deadline", "state", "cost", "delay_causes", "evaluation", "comment", "tfpb_heading", "neighbourhood")})
+    data.pilot = row["pilot_id"]
+    data.other_partners = row["other_partner_ids"]
+    data.raw = {"cost": format_euros(row["cost"], unit=False).replace("\u202f", " ")}
+    return data
+
+
+async def _row(action_id: int) -> dict[str, Any]:
+    rows = await queries.action_rows(action_id=action_id)
+    if not rows:
+        await services.get_action(action_id)  # raises the French 404
+    return rows[0]
+
+
+async def _parse(request: Request, names: frozenset[str], current_causes: str = "") -> ActionInput:
+    choices = await _choices()
+    data = parse_action_form(await request.form(), names, {p.id for p in choices["partners"]},
+                             {n.id for n in choices["neighbourhoods"]})
+    require_cause_when_reported(data, current_causes)
+    return data
+
+
+def _filters(request: Request) -> tuple[queries.ActionFilter, dict[str, str]]:
+    return queries.ActionFilter.from_query(request.query_params.dict())
+
+
+class ActionController(Controller):
+    path = "/actions"
+    guards = [requires_reader]
+    include_in_schema = False
+
+    # ------------------------------------------------------------ the table
+
+    @get("/")
+    async def table(self, request: Request) -> Template:
+        chosen, errors = _filters(request)
+        rows = await queries.action_rows(chosen)
+        user = _user(request)
+        for row in rows:
+            row["can_follow"] = permissions.can(user, FOLLOW, row)
+        return _render(request, LIST, block="table", push_url="/actions" + chosen.query_string(),
+                      filter=chosen, filter_errors=errors, groups=queries.by_axe(rows), shown=len(rows),
+                      late=sum(1 for r in rows if r["late"]), total_cost=queries.total_cost(rows),
+                      can_create=permissions.can(user, CREATE), **await self._filter_choices())
+
+    async def _filter_choices(self) -> dict[str, Any]:
+        from ..walks.services import list_walks
+
+        rows = await queries.action_rows()
+        years = sorted({r["year"] for r in rows if r["year"]} | {dt.date.today().year}, reverse=True)
+        return {"walks": await list_walks(), "years": years, **await _choices()}
+
+    @get("/imprimer")
+    async def print_page(self, request: Request) -> Template:
+        chosen, _ = _filters(request)
+        rows = await queries.action_rows(chosen)
+        return _render(request, "actions/print.html", groups=queries.by_axe(rows), heading=await queries.heading(chosen, rows),
+                      total_cost=queries.total_cost(rows), today=dt.date.today())
+
+    @get("/bilan")
+    async def summary(self, request: Request) -> Template:
+        chosen, errors = _filters(request)
+        return _render(request, "actions/bilan.html", block="bilan", push_url="/actions/bilan" + chosen.query_string(),
+                      filter=chosen, filter_errors=errors, bilan=await queries.summary(chosen),
+                      heading=await queries.heading(chosen, await queries.action_rows(chosen)),
+                      **await self._filter_choices())
+
+    @get("/export.xlsx")
+    async def export_xlsx(self, request: Request) -> Response:
+        chosen, errors = _filters(request)
+        if errors:
+            raise BadRequest(" ".join(errors.values()))
+        rows = await queries.action_rows(chosen)
+        heading = await queries.heading(chosen, rows)
+        subtitle = f"Extrait le {dt.date.today():%d/%m/%Y} · {len(rows)} action{'s' if len(rows) > 1 else ''}"
+        body = exports.to_xlsx(rows, heading["title"], subtitle)
+        return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+
+    @get("/export.csv")
+    async def export_csv(self, request: Request) -> Response:
+        chosen, errors = _filters(request)
+        if errors:
+            raise BadRequest(" ".join(errors.values()))
+        return _download(exports.to_csv(await queries.action_rows(chosen)), "text/csv; charset=utf-8", "csv")
+
+    # ------------------------------------------------------------ creating
+
+    @get("/nouvelle")
+    async def new_page(self, request: Request) -> Template:
+        check(_user(request), CREATE)
+        ids = parse_ids(request.query_params.get("constats"))
+        constats = await services.selected_constats(ids)
+        data = services.prefill(constats)
+        missing = sorted(set(ids) - set(data.constats))
+        if missing:
+            data.errors[""] = f"Constat inconnu, laissé de côté : n° {', '.join(map(str, missing))}."
+        return await _form_page(request, data, None)
+
+    @post("/", status_code=200)
+    async def create(self, request: Request) -> Response | Template:
+        user = _user(request)
+        check(user, CREATE)
+        data = await _parse(request, permissions.ALL_FIELDS)
+        if data.errors:
+            return await _form_page(request, data, None, status_code=422)
+        action = await services.create_action(data, user)
+        return redirect(request, f"/actions/{action.id}")
+
+    # ------------------------------------------------------------ one action
+
+    @get("/{action_id:int}")
+    async def detail(self, request: Request, action_id: FromPath[int]) -> Template:
+        return _render(request, DETAIL, **await self._detail_context(request, action_id))
+
+    async def _detail_context(self, request: Request, action_id: int, data: ActionInput | None = None) -> dict[str, Any]:
+        row = await _row(action_id)
+        user = _user(request)
+        return {"a": row, "constats": await services.constats_of(action_id), "history": await services.history(action_id),
+                "can_edit": permissions.can(user, EDIT, row), "can_follow": permissions.can(user, FOLLOW, row),
+                "can_link": permissions.can(user, LINK, row), "data": data or _input_from(row),
+                "errors": data.errors if data else {}}
+
+    @get("/{action_id:int}/modifier")
+    async def edit_page(self, request: Request, action_id: FromPath[int]) -> Template:
+        row = await _row(action_id)
+        check(_user(request), EDIT, row)
+        return await _form_page(request, _input_from(row), row)
+
+    @post("/{action_id:int}/modifier", status_code=200)
+    async def update(self, request: Request, action_id: FromPath[int]) -> Response | Template:
+        user = _user(request)
+        action = await services.get_action(action_id)
+        row = await _row(action_id)
+        check(user, EDIT, row)
+        data = await _parse(request, permissions.ALL_FIELDS)
+        if data.errors:
+            return await _form_page(request, data, row, status_code=422)
+        await services.update_action(action, user, data.values(permissions.ALL_FIELDS))
+        return redirect(request, f"/actions/{action_id}")
+
+    @post("/{action_id:int}/suivi", status_code=200)
+    async def follow_up(self, request: Request, action_id: FromPath[int]) -> Response | Template:
+        """The pilot's update: state, cost, cause of a delay, evaluation, comment."""
+        user = _user(request)
+        action = await services.get_action(action_id)
+        check(user, FOLLOW, await _row(action_id))
+        data = await _parse(request, permissions.FOLLOW_FIELDS, action.delay_causes)
+        if data.errors:
+            return _render(request, DETAIL, block="followup", status_code=422,
+                          **await self._detail_context(request, action_id, data))
+        await services.update_action(action, user, data.values(permissions.FOLLOW_FIELDS))
+        return redirect(request, f"/actions/{action_id}")
+
+    @post("/{action_id:int}/etat", status_code=200)
+    async def change_state(self, request: Request, action_id: FromPath[int]) -> Response | Template:
+        """The state select of a row of the table (htmx swaps the row)."""
+        user = _user(request)
+        action = await services.get_action(action_id)
+        check(user, FOLLOW, await _row(action_id))
+        data = await _parse(request, frozenset({"state"}), action.delay_causes)
+        if not data.errors:
+            await services.update_action(action, user, {"state": data.state})
+        if not getattr(request, "htmx", False):
+            if data.errors:
+                raise BadRequest(" ".join(data.errors.values()))
+            return redirect(request, "/actions")
+        row = await _row(action_id)
+        row["can_follow"] = permissions.can(user, FOLLOW, row)
+        return Template(template_name=ROW, context={"row": row, "row_error": " ".join(data.errors.values())},
+                        status_code=422 if data.errors else 200)
+
+    @post("/{action_id:int}/constats", status_code=200)
+    async def link(self, request: Request, action_id: FromPath[int]) -> Response:
+        return await self._link(request, action_id, await request.form())
+
+    @post("/lier", status_code=200)
+    async def link_from_constat(self, request: Request) -> Response:
+        """The constat page's "Lier à une action existante": the action comes in the form."""
+        form = await request.form()
+        raw = str(form.get("action") or "").strip()
+        if not raw.isdigit() or len(raw) > 9:
+            check(_user(request), LINK)
+            raise BadRequest("Choisissez l'action à laquelle lier le constat.")
+        return await self._link(request, int(raw), form)
+
+    async def _link(self, request: Request, action_id: int, form: Any) -> Response:
+        user = _user(request)
+        check(user, LINK)
+        action = await services.get_action(action_id)
+        ids = parse_ids(form.get("constats"))
+        await services.link_constats(action, user, ids)
+        if str(form.get("back") or "") == "constat" and len(ids) == 1:
+            return redirect(request, f"/constats/{ids[0]}")  # built from an id: never an open redirect
+        return redirect(request, f"/actions/{action_id}")
+
+    @post("/{action_id:int}/constats/{observation_id:int}/retirer", status_code=200)
+    async def unlink(self, request: Request, action_id: FromPath[int], observation_id: FromPath[int]) -> Response:
+        user = _user(request)
+        check(user, LINK)
+        action = await services.get_action(action_id)
+        await services.unlink_constat(action, user, observation_id)
+        return redirect(request, f"/actions/{action_id}")
+
+
+def _download(body: bytes, media_type: str, extension: str) -> Response:
+    name = f"suivi-des-actions-{dt.date.today():%Y-%m-%d}.{extension}"
+    return Response(body, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff"})
+
+
+__all__ = ["ActionController", "READ"]
