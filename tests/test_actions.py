@@ -467,3 +467,38 @@ async def test_map_popup_offers_selection_to_coordinators_only(scene, other_clie
     popup = await other_client.get(f"/carte/popup/{c1}")
     assert f'data-constat="{c1}"' in popup.text and "Sélectionner" in popup.text
     assert 'id="selection-tray"' in (await other_client.get("/carte")).text
+
+
+async def test_coordinator_edit_records_each_field_in_words(scene, other_client):
+    await login(other_client, scene["coordinator"])
+    a = scene["action"].id
+    form = await other_client.get(f"/actions/{a}/modifier")
+    assert 'value="31/12/2026"' in form.text  # the échéance shown dd/mm/yyyy
+    response = await post_form(other_client, f"/actions/{a}/modifier", {
+        "axe": "proprete", "problem": "Dépôts sauvages", "pilot": str(scene["ville"]),
+        "other_partners": [str(scene["sia"])], "deadline": "15/01/2027", "state": "a_engager",
+        "response_conception": "1", "tfpb_heading": "3", "neighbourhood": str(scene["walk"].neighbourhood)})
+    assert response.status_code == 303, response.text
+    events = {e.field: (e.before, e.after) for e in await ActionEvent.objects().where(
+        (ActionEvent.action == a) & (ActionEvent.field.not_in(["created", "constat"])))}
+    assert events == {"axe": ("dechets", "proprete"), "pilot": ("SIA Habitat", "Ville de Lillers"),
+                      "other_partners": ("Ville de Lillers", "SIA Habitat"), "deadline": ("2026-12-31", "2027-01-15"),
+                      "response_conception": ("0", "1"), "tfpb_heading": ("", "3")}
+    page = shown(await other_client.get(f"/actions/{a}"))
+    assert "Axes d'intervention : Gestion de tous les types de déchets → Propreté, entretien" in page
+    assert "Échéance : 31/12/2026 → 15/01/2027" in page and "Pilote : SIA Habitat → Ville de Lillers" in page
+    assert "Réponse conception / aménagement : Non → Oui" in page
+    # Saving the same values again writes no history.
+    before = await ActionEvent.count()
+    await post_form(other_client, f"/actions/{a}/suivi", {"state": "a_engager"})
+    assert await ActionEvent.count() == before
+
+
+async def test_huge_or_unknown_ids_are_404_not_500(scene, other_client):
+    await login(other_client, scene["coordinator"])
+    a = scene["action"].id
+    for path in ("/actions/99999999999", "/actions/99999999999/modifier"):
+        assert (await other_client.get(path)).status_code == 404, path
+    assert (await post_form(other_client, f"/actions/{a}/constats/99999999999/retirer", {})).status_code == 404
+    assert (await post_form(other_client, "/actions/99999999999/etat", {"state": "en_cours"})).status_code == 404
+    assert (await post_form(other_client, "/actions/lier", {"action": "abc", "constats": "1"})).status_code == 400

@@ -85,7 +85,7 @@ async def test_two_constats_on_the_map_become_one_action(phone, live_server, cli
     await page.get_by_label("Actions", exact=True).fill("Enlèvement puis sensibilisation des locataires")
     await page.get_by_label("Réponse gestion").check()
     await page.get_by_label("Pilote").select_option(label="Pas-de-Calais Habitat")
-    await page.get_by_label("Échéance").fill("2026-12-31")
+    await page.get_by_label("Échéance (jj/mm/aaaa)").fill("31/12/2026")
     await page.get_by_label("Coût (euros)").fill("1 234,50")
     await page.get_by_role("button", name="Créer l'action").click()
 
@@ -93,6 +93,7 @@ async def test_two_constats_on_the_map_become_one_action(phone, live_server, cli
     action_id = int(page.url.rsplit("/", 1)[1])
     await expect(page.locator("#constats-title")).to_have_text("Constats liés (2)")
     await expect(page.locator(".facts")).to_contain_text("1 234,50 €")
+    await expect(page.locator(".facts")).to_contain_text("31/12/2026")
 
     await page.goto(f"{base}/actions")
     row = page.locator(f"#action-{action_id}")

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ..errors import BadRequest
+from ..errors import BadRequest, NotFound
 from ..web import redirect, render
 from . import exports, permissions, queries, services
 from .forms import ActionInput, format_euros, parse_action_form, parse_ids, require_cause_when_reported
@@ -54,6 +54,8 @@ def _input_from(row: dict[str, Any]) -> ActionInput:
 
 
 async def _row(action_id: int) -> dict[str, Any]:
+    if not 0 < action_id <= services.MAX_ID:
+        raise NotFound("Cette action n'existe pas.")
     rows = await queries.action_rows(action_id=action_id)
     if not rows:
         await services.get_action(action_id)  # raises the French 404

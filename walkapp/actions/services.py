@@ -42,7 +42,12 @@ async def neighbourhoods() -> list[Neighbourhood]:
     return await Neighbourhood.objects().order_by(Neighbourhood.name)
 
 
+MAX_ID = 2**31 - 1  # an INTEGER key: a bigger number in a URL must be a 404, not a database error
+
+
 async def get_action(action_id: int) -> Action:
+    if not 0 < action_id <= MAX_ID:
+        raise NotFound("Cette action n'existe pas.")
     action = await Action.objects(Action.pilot, Action.neighbourhood, Action.created_by).where(
         Action.id == action_id).first()
     if action is None:
@@ -224,10 +229,13 @@ async def update_action(action: Action, user: StaffUser, values: dict[str, Any])
     many changed."""
     names = await partner_names()
     hoods = await _neighbourhood_names()
-    changed = {name: value for name, value in values.items() if _current(action, name) != value}
-    if not changed:
-        return 0
     async with write_transaction():
+        # Read again inside the transaction: the history's "before" is what this write replaces,
+        # even when someone else changed the action since the form was shown.
+        action = await Action.objects().where(Action.id == action.id).first() or action
+        changed = {name: value for name, value in values.items() if _current(action, name) != value}
+        if not changed:
+            return 0
         update = {getattr(Action, name): value for name, value in changed.items()}
         update[Action.updated_at] = dt.datetime.now(dt.timezone.utc)
         await Action.update(update).where(Action.id == action.id)
@@ -257,6 +265,8 @@ async def link_constats(action: Action, user: StaffUser, ids: list[int]) -> int:
 
 
 async def unlink_constat(action: Action, user: StaffUser, observation_id: int) -> None:
+    if not 0 < observation_id <= MAX_ID:
+        raise NotFound("Ce constat n'est pas lié à cette action.")
     async with write_transaction():
         link = await ActionObservation.select(ActionObservation.id).where(
             (ActionObservation.action == action.id) & (ActionObservation.observation == observation_id)).first()
