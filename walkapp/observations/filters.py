@@ -79,12 +79,7 @@ class ObservationFilter:
             clauses.append(Observation.walk.date >= self.date_from)
         if self.date_to is not None:
             clauses.append(Observation.walk.date <= self.date_to)
-        if not clauses:
-            return None
-        condition = clauses[0]
-        for clause in clauses[1:]:
-            condition = condition & clause
-        return condition
+        return all_of(clauses)
 
     def params(self) -> dict[str, str]:
         """The query-string form, without empty filters."""
@@ -104,6 +99,16 @@ class ObservationFilter:
     @property
     def is_empty(self) -> bool:
         return not any(asdict(self).values())
+
+
+def all_of(clauses: list) -> Any:
+    """The Piccolo AND of some conditions; None for none (no `where` at all)."""
+    if not clauses:
+        return None
+    condition = clauses[0]
+    for clause in clauses[1:]:
+        condition = condition & clause
+    return condition
 
 
 def apply(query, condition):

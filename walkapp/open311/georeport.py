@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from piccolo.query.functions.aggregate import Max
 
 from .. import gusp
+from ..observations.filters import all_of
 from ..observations.schemas import MAX_DESCRIPTION, MAX_STREET, ObservationInput
 from ..photos import LOCAL_TZ
 from ..tables import Observation, ObservationEvent, Photo
@@ -189,16 +190,7 @@ def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
         raise Open311Error(400, "status : « open » ou « closed » (séparés par des virgules).")
     if statuses:
         clauses.append(Observation.status.is_in([ours for s in statuses for ours in OURS_FOR[s]]))
-    return _and(clauses), page, size
-
-
-def _and(clauses):
-    if not clauses:
-        return None
-    condition = clauses[0]
-    for clause in clauses[1:]:
-        condition = condition & clause
-    return condition
+    return all_of(clauses), page, size
 
 
 # ---------------------------------------------------------------- requests, write
