@@ -95,6 +95,10 @@ async def test_two_constats_on_the_map_become_one_action(phone, live_server, cli
     await expect(page.locator(".facts")).to_contain_text("1 234,50 €")
     await expect(page.locator(".facts")).to_contain_text("31/12/2026")
 
+    await page.goto(f"{base}/carte?walk={walk.id}")  # the selection has served: the tray is empty
+    await expect(page.locator("#map-count")).to_contain_text("2 constats")
+    await expect(page.locator("#selection-tray")).to_be_hidden()
+
     await page.goto(f"{base}/actions")
     row = page.locator(f"#action-{action_id}")
     await expect(row).to_contain_text("Dépôts sauvages au pied des immeubles")

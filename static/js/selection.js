@@ -3,7 +3,7 @@
  * Popups are fetched when opened and hold a "Sélectionner" checkbox (templates/review/_popup.html);
  * the chosen ids live in sessionStorage, so they survive filter changes (htmx swaps the map) and
  * reloads, and stay private to this tab. The tray (#selection-tray, map.html) shows them and links
- * to /actions/nouvelle?constats=1,2.
+ * to /actions/nouvelle?constats=1,2; sending that form empties the selection.
  */
 (function () {
   "use strict";
@@ -48,6 +48,12 @@
     var ids = read().filter(function (n) { return n !== id; });
     if (box.checked) ids.push(id);
     write(ids);
+  });
+
+  // The new action's form carries the constats itself (even if it comes back with errors): once it
+  // is sent, the map's selection has served.
+  document.addEventListener("submit", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-clear-selection")) write([]);
   });
 
   document.addEventListener("click", function (event) {
