@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Mapping
-from urllib.parse import urlencode
 
 from .. import gusp
+from ..observations.filters import UrlFilter
 from ..tables import Action, ActionObservation, Neighbourhood, Observation
 from .forms import format_euros
 from .services import partner_ids, partner_names
@@ -31,7 +31,7 @@ def is_late(deadline: dt.date | None, state: str, today: dt.date | None = None) 
 
 
 @dataclass(frozen=True)
-class ActionFilter:
+class ActionFilter(UrlFilter):
     partner: int | None = None
     state: str | None = None
     late: bool = False
@@ -78,14 +78,6 @@ class ActionFilter:
             elif value not in (None, False):
                 result[item.name] = str(value)
         return result
-
-    def query_string(self, **changes: Any) -> str:
-        encoded = urlencode(replace(self, **changes).params())
-        return f"?{encoded}" if encoded else ""
-
-    @property
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
 
     def keeps(self, row: dict[str, Any]) -> bool:
         if self.partner is not None and self.partner != row["pilot_id"] and self.partner not in row["other_partner_ids"]:

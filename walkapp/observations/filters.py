@@ -13,8 +13,26 @@ from .. import gusp
 from ..tables import Observation
 
 
+class UrlFilter:
+    """What every set of filters kept in a URL shares (the map's, the actions table's): links
+    with one filter changed, and whether any is set. Subclasses are frozen dataclasses that say
+    how they write themselves in `params()`."""
+
+    def params(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def query_string(self, **changes: Any) -> str:
+        """`?…` for these filters with some changed (None removes one): links in a matrix, etc."""
+        encoded = urlencode(replace(self, **changes).params())
+        return f"?{encoded}" if encoded else ""
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+
 @dataclass(frozen=True)
-class ObservationFilter:
+class ObservationFilter(UrlFilter):
     walk: int | None = None
     neighbourhood: int | None = None
     issue: str | None = None
@@ -90,15 +108,6 @@ class ObservationFilter:
             if value is not None:
                 result[names.get(item.name, item.name)] = value.isoformat() if isinstance(value, dt.date) else str(value)
         return result
-
-    def query_string(self, **changes: Any) -> str:
-        """`?…` for these filters with some changed (None removes one): links in the matrix, etc."""
-        encoded = urlencode(replace(self, **changes).params())
-        return f"?{encoded}" if encoded else ""
-
-    @property
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
 
 
 def all_of(clauses: list) -> Any:
