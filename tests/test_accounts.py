@@ -152,3 +152,15 @@ async def test_html_typed_as_email_comes_back_escaped(client):
     response = await post_form(client, "/connexion", {"email": '"><script>alert(1)</script>', "password": "x"})
     assert response.status_code == 401
     assert "<script>alert(1)</script>" not in response.text and "&lt;script&gt;" in response.text
+
+
+async def test_bearer_requests_never_ride_on_the_staff_session(client):
+    """Bearer requests skip CSRF, so a staff cookie sent along must not sign them in."""
+    await sign_in(client, "coordinator")
+    assert (await client.get("/marches", follow_redirects=False)).status_code == 200
+    response = await client.post("/marches/", data={"title": "x"}, headers={"Authorization": "Bearer nimporte"},
+                                 follow_redirects=False)
+    assert response.status_code in (401, 303)
+    from walkapp.tables import Walk
+
+    assert await Walk.count() == 0

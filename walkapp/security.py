@@ -94,6 +94,10 @@ class SessionUserMiddleware(AbstractAuthenticationMiddleware):
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         user = None
+        if connection.headers.get("authorization", "").lower().startswith("bearer "):
+            # Bearer requests skip CSRF (CSRFUnlessBearer), so they must never ride on the
+            # staff session cookie: the token is their only credential.
+            return AuthenticationResult(user=None, auth=None)
         session = connection.scope.get("session") or {}
         user_id = session.get("user_id") if isinstance(session, dict) else None
         if isinstance(user_id, int):
