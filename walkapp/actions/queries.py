@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from .. import gusp
-from ..observations.filters import UrlFilter
+from ..observations.filters import UrlFilter, first_value
 from ..tables import Action, ActionObservation, Neighbourhood, Observation
 from .forms import format_euros
 from .services import partner_ids, partner_names
@@ -47,10 +47,7 @@ class ActionFilter(UrlFilter):
         values: dict[str, Any] = {}
 
         def one(name: str) -> str:
-            value = params.get(name)
-            if isinstance(value, (list, tuple)):
-                value = value[0] if value else ""
-            return str(value or "").strip()
+            return first_value(params, name)
 
         labels = {"partner": "Partenaire", "walk": "Marche", "neighbourhood": "Quartier", "year": "Année"}
         for name, label in labels.items():

@@ -13,6 +13,14 @@ from .. import gusp
 from ..tables import Observation
 
 
+def first_value(params: Mapping[str, Any], name: str) -> str:
+    """One query-string value, trimmed: the first when a name is repeated, "" when absent."""
+    value = params.get(name)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    return str(value or "").strip()
+
+
 class UrlFilter:
     """What every set of filters kept in a URL shares (the map's, the actions table's): links
     with one filter changed, and whether any is set. Subclasses are frozen dataclasses that say
@@ -50,10 +58,7 @@ class ObservationFilter(UrlFilter):
         values: dict[str, Any] = {}
 
         def one(name: str) -> str:
-            value = params.get(name)
-            if isinstance(value, (list, tuple)):
-                value = value[0] if value else ""
-            return str(value or "").strip()
+            return first_value(params, name)
 
         for name in ("walk", "neighbourhood"):
             raw = one(name)
