@@ -125,6 +125,22 @@ def requires_role(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], N
 requires_coordinator = requires_role("coordinator")
 
 
+def staff_only(refusal: str, sign_in: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    """A guard for staff-only pages that a participant may well stumble on: staff signed in by
+    session pass; a walk participant (joined walk or Bearer token) is told no with `refusal`
+    (403); a stranger is sent to sign in with `sign_in`."""
+    from .observations.access import bearer_token, session_participants
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if connection.user is not None:  # never set for Bearer requests (SessionUserMiddleware)
+            return
+        if bearer_token(connection) or session_participants(connection):  # type: ignore[arg-type]
+            raise Forbidden(refusal)
+        raise SignInRequired(sign_in)
+
+    return guard
+
+
 class SecureCookiesOverHttps:
     """Marks every cookie Secure when the request came over https (directly or via a proxy that
     uvicorn trusts), so the same install works on a laptop over http and behind TLS in production."""

@@ -14,10 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 
 from ..errors import Forbidden, SignInRequired
-from ..observations.access import bearer_token, session_participants
+from ..security import staff_only
 
 READ = "read"        # the table, an action's page, the bilan, the exports
 CREATE = "create"    # a new action (from constats or from nothing)
@@ -86,16 +85,12 @@ def check(user: Any, operation: str, action: Any = None) -> None:
 
 
 def staff_of(connection: ASGIConnection) -> Any:
-    """The staff user signed in by session; a Bearer token never opens the follow-up table."""
-    return None if bearer_token(connection) else connection.scope.get("user")  # type: ignore[arg-type]
+    """The staff user signed in by session (never set for a Bearer request)."""
+    return connection.scope.get("user")
 
 
-def requires_reader(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """The guard of every route of the table: staff only. A walk participant is told no (403), a
-    stranger is sent to the sign-in page (401, a redirect for a page)."""
-    user = staff_of(connection)
-    if user is not None and can(user, READ):
-        return
-    if bearer_token(connection) or session_participants(connection):  # type: ignore[arg-type]
-        raise Forbidden("Le suivi des actions est réservé aux agents, coordinateurs et membres du comité.")
-    raise SignInRequired("Connectez-vous pour accéder au suivi des actions.")
+# The guard of every route of the table. Every staff role reads it (can(user, READ) holds for all
+# three), so it is the shared staff-only guard: participants 403, strangers sent to sign in.
+requires_reader = staff_only(
+    "Le suivi des actions est réservé aux agents, coordinateurs et membres du comité.",
+    "Connectez-vous pour accéder au suivi des actions.")

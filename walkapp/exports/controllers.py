@@ -12,14 +12,12 @@ from urllib.parse import urlencode
 
 from anyio import to_thread
 from litestar import Controller, Request, get
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Stream
 
-from ..errors import BadRequest, Conflict, Forbidden, NotFound, SignInRequired
-from ..observations.access import bearer_token, session_participants
+from ..errors import BadRequest, Conflict, NotFound
 from ..observations.controllers import media_store
 from ..observations.filters import ObservationFilter
+from ..security import staff_only
 from . import builder
 
 ZIP_PATH = "/exports/photos.zip"
@@ -35,14 +33,9 @@ def zip_url(filter: ObservationFilter, originals: bool = False) -> str:
     return ZIP_PATH + (f"?{urlencode(params)}" if params else "")
 
 
-def requires_staff_session(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """Staff signed in by session. A participant (joined walk, or Bearer token) is told no (403);
-    someone unknown is sent to the sign-in page."""
-    if connection.scope.get("user") is not None and not bearer_token(connection):  # type: ignore[arg-type]
-        return
-    if bearer_token(connection) or session_participants(connection):  # type: ignore[arg-type]
-        raise Forbidden("Le téléchargement des photos est réservé aux agents, coordinateurs et membres du comité.")
-    raise SignInRequired("Connectez-vous pour télécharger les photos.")
+requires_staff_session = staff_only(
+    "Le téléchargement des photos est réservé aux agents, coordinateurs et membres du comité.",
+    "Connectez-vous pour télécharger les photos.")
 
 
 def _originals(value: object) -> bool:
