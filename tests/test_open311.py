@@ -246,7 +246,7 @@ async def test_who_reads_what(client, other_client):
 
 async def test_filters_and_paging(client):
     walk = await make_walk("open")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     old = await constat(walk, observed_at=now - dt.timedelta(days=200))
     dechets = [await constat(walk, observed_at=now - dt.timedelta(hours=i)) for i in range(1, 4)]
     proprete = await constat(walk, issue="proprete", observed_at=now - dt.timedelta(days=3))

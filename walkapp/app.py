@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
-from litestar import Litestar
+from litestar import Litestar, Request
+from litestar.types import Message, Receive, Scope, Send
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -18,6 +19,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from . import db
+from .errors import NotFound
+from .validation import MAX_ID
 from .accounts.controllers import AccountController
 from .actions.controllers import ActionController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
@@ -37,6 +40,32 @@ MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own l
 def _key(secret: str, purpose: str, size: int = 32) -> bytes:
     """A key per purpose, derived from the one secret: sessions and CSRF never share one."""
     return hashlib.sha256(f"walkapp:{purpose}:{secret}".encode()).digest()[:size]
+
+
+class WalkApp(Litestar):
+    """Litestar, with HEAD answered wherever GET is (RFC 9110: the same headers, no body)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await super().__call__(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await super().__call__({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+def ids_in_range(request: Request) -> None:
+    """Every id in a path names a row, or the answer is 404: an id past what the database holds
+    would otherwise overflow the query (before_request of the whole app: one place for all)."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not 0 <= value <= MAX_ID:
+            raise NotFound()
 
 
 def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litestar:
@@ -65,7 +94,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         cookie_samesite="lax",
     )
     templates = TemplateConfig(directory=TEMPLATES_DIR, engine=Jinja, engine_callback=lambda e: configure_jinja(e.engine))
-    app = Litestar(
+    app = WalkApp(
         route_handlers=[
             AccountController,
             WalkController,
@@ -88,6 +117,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         template_config=templates,
         plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=ids_in_range,
         request_max_body_size=MAX_FORM_BYTES,
         openapi_config=OpenAPIConfig(
             title="walkapp",

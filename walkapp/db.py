@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -50,7 +50,7 @@ async def release() -> None:
         await db.close_connection_pool()
 
 
-_sqlite_writers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = weakref.WeakKeyDictionary()
+_sqlite_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_writer_lock() -> asyncio.Lock:

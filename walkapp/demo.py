@@ -183,7 +183,7 @@ async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str
             Participant, Participant.token == token, walk=past.id, display_name=name, token=token,
             user=coordinator.id if index == 0 else (users["agent"].id if index == 1 else None)))
 
-    start = dt.datetime.combine(past.date, dt.time(14, 0), tzinfo=dt.timezone.utc)
+    start = dt.datetime.combine(past.date, dt.time(14, 0), tzinfo=dt.UTC)
     for number, (issue, angle, polarity, street, stop_index, comment) in enumerate(CONSTATS, start=1):
         stop = stops[stop_index]
         # Spread the points around their halte (~±60 m) so the map shows distinct markers.

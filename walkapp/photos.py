@@ -26,6 +26,7 @@ try:  # HEIC from iPhones; pillow-heif applies the orientation itself on open.
 except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
     _HEIF = ()
 
+from .errors import AppError
 from .storage import MediaStore
 
 MAX_BYTES = 25 * 1024 * 1024  # a 200 Mpx phone JPEG is ~20 MB; anything larger is not a phone photo
@@ -52,14 +53,15 @@ _TRANSPOSE = {
 }
 
 
-class PhotoError(ValueError):
-    """A file refused, with a French sentence for the person who sent it."""
+class PhotoError(AppError):
+    """A file refused, with a French sentence for the person who sent it (415 unless said)."""
 
     def __init__(self, message: str, code: str = "invalid_photo", status: int = 415):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
+        super().__init__(message, status=status, code=code)
+
+    @property
+    def message(self) -> str:
+        return self.detail
 
 
 @dataclass(frozen=True)

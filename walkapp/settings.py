@@ -52,7 +52,7 @@ class Settings:
     tiles_attribution: str
 
     @classmethod
-    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         database = DatabaseSettings(env.get("WALKAPP_DATABASE_URL") or DEFAULT_DATABASE_URL)
         database.engine_type  # fail early on a URL we can't use

@@ -6,8 +6,17 @@ import datetime as dt
 import re
 import unicodedata
 
-# Control characters (but tab and newline in long texts) never belong in a name or a comment.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (but tab and newline in long texts) never belong in a name or a comment, nor
+# do surrogates (invalid UTF-8 decoded with "surrogateescape") and Unicode's non-characters
+# (U+FFFE, U+FFFF, U+FDD0..U+FDEF and the last two of every plane), which XML 1.0 refuses.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17))
+    + "]")
+
+# The largest id a row can have on both engines (PostgreSQL's integer; SQLite's is larger): an id
+# beyond it names nothing, and is never sent to the database (where it would overflow).
+MAX_ID = 2**31 - 1
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -19,6 +28,22 @@ def clean_text(value: object, *, max_length: int, multiline: bool = False) -> st
     if not multiline:
         text = " ".join(text.split())
     return text.strip()[: max_length + 1]
+
+
+def parse_int(value: object, *, low: int, high: int) -> int | None:
+    """A whole number written in ASCII digits (an optional minus sign) within [low, high], else
+    None. Python's int() also reads "²", "١٢" or "1_000": people and forms never mean those."""
+    text = str(value).strip() if value is not None else ""
+    digits = text[1:] if text.startswith("-") else text
+    if not digits or len(digits) > 20 or not digits.isascii() or not digits.isdigit():
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def parse_id(value: object) -> int | None:
+    """A row's id from a path, query or form: None when it can't name a row (so: not found)."""
+    return parse_int(value, low=1, high=MAX_ID)
 
 
 def required_text(errors: dict[str, str], name: str, value: object, label: str, max_length: int,

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import MediaType, Request, Response
-from litestar.exceptions import (
-    HTTPException,
-    NotAuthorizedException,
-    NotFoundException,
-    PermissionDeniedException,
-    ValidationException,
-)
+from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from . import gusp
-from .errors import UserFacing
+from .errors import CSRF_SENTENCE, AppError
 
 log = logging.getLogger("walkapp")
 
@@ -61,79 +56,109 @@ def redirect(request: Request, path: str) -> Response:
     return Redirect(path=path, status_code=303)
 
 
-class FormError(Exception):
-    """A form that can't be accepted. Carries French messages by field name ("" for the form)."""
+# ---------------------------------------------------------------- errors: one type, three shapes
 
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/open311/v2/")) or (
-        "application/json" in request.headers.get("accept", "") and not request.headers.get("hx-request")
-    )
+PAGE, JSON, OPEN311 = "page", "json", "open311"
+# How a route's errors are shown is part of the route: controllers of the JSON API set
+# `opt={ERRORS_OPT: JSON}`, Open311's `opt={ERRORS_OPT: OPEN311}`; pages need nothing.
+ERRORS_OPT = "errors"
+_RENDERERS: dict[str, Callable[[Request, AppError], Response]] = {}
 
 
-_ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-                422: "invalid", 429: "too_many_requests", 500: "server_error"}
-
-_FRENCH_DEFAULTS = {
-    400: "La demande n'est pas valide.",
-    401: "Connectez-vous pour continuer.",
-    403: "Vous n'avez pas accès à cette page.",
-    404: "Cette page n'existe pas ou plus.",
-    405: "Cette action n'est pas possible ici.",
-    413: "Le fichier envoyé est trop gros.",
-    429: "Trop de tentatives : patientez un peu avant de réessayer.",
-    500: "Une erreur est survenue de notre côté. Rien n'a été enregistré ; réessayez plus tard.",
-}
+def error_renderer(shape: str) -> Callable:
+    """Registers how the errors of the routes of `shape` are written (Open311 registers its own)."""
+    def register(function: Callable[[Request, AppError], Response]) -> Callable[[Request, AppError], Response]:
+        _RENDERERS[shape] = function
+        return function
+    return register
 
 
-def _french_detail(exc: Exception, status: int) -> str:
-    if isinstance(exc, UserFacing):
-        return exc.detail
-    if status == 403 and "CSRF" in (getattr(exc, "detail", "") or ""):
-        return "Le formulaire a expiré. Rechargez la page puis recommencez."
-    return _FRENCH_DEFAULTS.get(status, _FRENCH_DEFAULTS[400])
+def _route_handler(request: Request) -> Any:
+    """The handler of the request's route. A request refused before routing (unknown URL, wrong
+    method, a path parameter that can't be read) has none: then the route is looked up as the
+    router does for the other methods, else the routes mounted under the longest prefix decide,
+    so an API URL still answers in the API's shape."""
+    handler = request.scope.get("route_handler")
+    if handler is not None:
+        return handler
+    path = request.scope.get("path", "/")
+    for method in ("GET", "POST"):
+        try:
+            return request.app.asgi_router.handle_routing(path=path, method=method)[1]
+        except Exception:  # noqa: BLE001, S112 - no route for that method: try the next one
+            continue
+    best, best_length = None, 0
+    for route in request.app.routes:
+        prefix = route.path.split("{", 1)[0].rstrip("/")
+        if prefix and path.startswith(prefix + "/") and len(prefix) > best_length:
+            handlers = getattr(route, "route_handlers", None)
+            if handlers:
+                best, best_length = handlers[0], len(prefix)
+    return best
 
 
-def error_response(request: Request, status: int, detail: str, code: str | None = None) -> Response:
-    code = code or _ERROR_CODES.get(status, "error")
-    if _wants_json(request):
-        return Response({"error": code, "detail": detail}, status_code=status, media_type=MediaType.JSON)
-    if status == 401 and request.method == "GET":
-        return Redirect(path=f"/connexion?suite={request.url.path}", status_code=303)
-    if getattr(request, "htmx", False):
+def error_shape(request: Request) -> str:
+    handler = _route_handler(request)
+    shape = handler.opt.get(ERRORS_OPT, PAGE) if handler is not None else PAGE
+    if shape == PAGE and "application/json" in request.headers.get("accept", "") \
+            and not request.headers.get("hx-request"):
+        shape = JSON  # a script asked a page's URL for JSON
+    return shape
+
+
+@error_renderer(JSON)
+def json_error(request: Request, error: AppError) -> Response:
+    """The API's error shape, pinned by a test: {"error": code, "detail": French sentence}, plus
+    "fields" (field name -> French message) when a form's fields were refused."""
+    body: dict[str, Any] = {"error": error.code, "detail": error.detail}
+    if error.fields:
+        body["fields"] = error.fields
+    return Response(body, status_code=error.status, media_type=MediaType.JSON, headers=error.headers)
+
+
+@error_renderer(PAGE)
+def page_error(request: Request, error: AppError) -> Response:
+    htmx = bool(getattr(request, "htmx", False))
+    if error.status == 401 and request.method in ("GET", "HEAD") and not htmx:
+        return Redirect(path=f"/connexion?suite={quote(request.url.path)}", status_code=303)
+    context = {"status": error.status, "detail": error.detail}
+    if htmx:
         # Shown where every page keeps its messages, whatever element made the request.
-        return HTMXBlockTemplate(template_name="error.html", block_name="message",
-                                 context={"status": status, "detail": detail},
-                                 re_target="#messages", re_swap="innerHTML", status_code=status)
-    return Template(template_name="error.html", context={"status": status, "detail": detail},
-                    status_code=status)
+        return HTMXBlockTemplate(template_name="error.html", block_name="message", context=context,
+                                 re_target="#messages", re_swap="innerHTML", status_code=error.status,
+                                 headers=error.headers or None)
+    return Template(template_name="error.html", context=context, status_code=error.status,
+                    headers=error.headers or None)
 
 
-def http_exception_handler(request: Request, exc: HTTPException) -> Response:
-    status = exc.status_code
-    code = exc.code if isinstance(exc, UserFacing) else None
-    return error_response(request, status, _french_detail(exc, status), code)
+def error_response(request: Request, error: AppError) -> Response:
+    return _RENDERERS.get(error_shape(request), page_error)(request, error)
 
 
-def internal_error_handler(request: Request, exc: Exception) -> Response:
-    # Logged for the operator with its traceback; the user gets a French sentence, never a trace.
-    log.exception("Unhandled error on %s %s", request.method, request.url.path)
-    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, _FRENCH_DEFAULTS[500])
+def as_app_error(exc: Exception) -> AppError:
+    """Any exception as the error a person reads: ours as they are, Litestar's by their status
+    (in French), anything else a 500 that says nothing was saved."""
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        csrf = status == 403 and "CSRF" in str(exc.detail or "")
+        error = AppError.from_status(status, CSRF_SENTENCE if csrf else None)
+        if exc.headers:
+            error.headers.update({k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")})
+        return error
+    return AppError.from_status(500)
 
 
-EXCEPTION_HANDLERS = {
-    HTTPException: http_exception_handler,
-    NotAuthorizedException: http_exception_handler,
-    PermissionDeniedException: http_exception_handler,
-    NotFoundException: http_exception_handler,
-    ValidationException: http_exception_handler,
-    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
-    Exception: internal_error_handler,
-}
+def exception_handler(request: Request, exc: Exception) -> Response:
+    error = as_app_error(exc)
+    if error.status >= 500:
+        # Logged for the operator with its traceback; the person gets a French sentence, never a trace.
+        log.error("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(request, error)
 
-__all__ = ["HTMXRequest", "render", "redirect", "FormError", "error_response", "EXCEPTION_HANDLERS"]
+
+EXCEPTION_HANDLERS = {Exception: exception_handler}
+
+
+__all__ = ["HTMXRequest", "render", "redirect", "error_response", "error_renderer", "EXCEPTION_HANDLERS"]

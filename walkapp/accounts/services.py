@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 
+from ..errors import Invalid
 from .. import gusp
 from ..security import hash_password, verify_password
 from ..tables import Partner, StaffUser
@@ -20,9 +21,11 @@ async def _in_password_slot(function, *args):
     return await anyio.to_thread.run_sync(function, *args, limiter=_password_slots)
 
 
-class AccountError(ValueError):
+class AccountError(Invalid):
+    """An account that can't be created: French messages by field."""
+
     def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
+        super().__init__("; ".join(errors.values()), fields=errors)
         self.errors = errors
 
 

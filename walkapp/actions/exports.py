@@ -15,7 +15,8 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from .. import gusp
 from .forms import field_label

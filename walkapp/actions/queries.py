@@ -12,7 +12,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from .. import gusp
 from ..observations.filters import UrlFilter, first_value
@@ -40,7 +41,7 @@ class ActionFilter(UrlFilter):
     year: int | None = None
 
     @classmethod
-    def from_query(cls, params: Mapping[str, Any]) -> tuple["ActionFilter", dict[str, str]]:
+    def from_query(cls, params: Mapping[str, Any]) -> tuple[ActionFilter, dict[str, str]]:
         """Reads `?partner=&state=&late=1&walk=&neighbourhood=&year=`. A malformed value is dropped
         with a French message, never an error page."""
         errors: dict[str, str] = {}

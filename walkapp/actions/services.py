@@ -237,7 +237,7 @@ async def update_action(action: Action, user: StaffUser, values: dict[str, Any])
         if not changed:
             return 0
         update = {getattr(Action, name): value for name, value in changed.items()}
-        update[Action.updated_at] = dt.datetime.now(dt.timezone.utc)
+        update[Action.updated_at] = dt.datetime.now(dt.UTC)
         await Action.update(update).where(Action.id == action.id)
         for name, value in changed.items():
             before, after = _current(action, name), value

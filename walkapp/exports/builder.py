@@ -13,11 +13,13 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
+from collections.abc import AsyncIterator, Iterator
 
 from anyio import to_thread
 from zipstream import ZIP_STORED, ZipStream
 
+from ..errors import AppError
 from .. import gusp
 from ..observations.filters import ObservationFilter, apply
 from ..photos import LOCAL_TZ
@@ -71,17 +73,20 @@ class ExportPlan:
         return archive_name(self.walk_title, self.file_day)
 
 
-class ExportError(ValueError):
+class ExportError(AppError):
     """A request that can't give a zip (unknown walk…): a French sentence and a status."""
 
     def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.message, self.status = message, status
+        super().__init__(message, status=status)
+
+    @property
+    def message(self) -> str:
+        return self.detail
 
 
 async def collect(filter: ObservationFilter, originals: bool, now: dt.datetime | None = None) -> ExportPlan:
     """Reads the constats the filter selects (in constat number order) and their photo rows."""
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(LOCAL_TZ)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(LOCAL_TZ)
     walk = None
     if filter.walk is not None:
         walk = await Walk.objects().where(Walk.id == filter.walk).first()

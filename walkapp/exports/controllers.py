@@ -14,7 +14,7 @@ from anyio import to_thread
 from litestar import Controller, Request, get
 from litestar.response import Stream
 
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest
 from ..observations.controllers import media_store
 from ..observations.filters import ObservationFilter
 from ..security import staff_only
@@ -60,11 +60,8 @@ class ExportController(Controller):
             # Dropping a filter silently would send far more photos than asked: refuse instead.
             raise BadRequest(" ".join(errors.values()))
         originals = _originals(params.get("originals"))
-        try:
-            plan = await builder.collect(filter, originals)
-            zs = await to_thread.run_sync(builder.build_zip, plan, media_store())
-        except builder.ExportError as error:
-            raise {404: NotFound, 409: Conflict}.get(error.status, BadRequest)(error.message)
+        plan = await builder.collect(filter, originals)
+        zs = await to_thread.run_sync(builder.build_zip, plan, media_store())
         return Stream(
             builder.stream(zs),
             media_type="application/zip",

@@ -4,36 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import File
 
-from ..errors import Forbidden, NotFound, SignInRequired
-from ..photos import MAX_BYTES, PhotoError
+from ..errors import AppError, Forbidden, NotFound, SignInRequired
+from ..photos import MAX_BYTES
 from ..settings import get_settings
 from ..storage import MediaStore
 from ..tables import Observation, Participant, Photo, Stop, Walk
 from ..walks.services import get_walk, join_walk
 from . import services
 from .access import can_see_walk, current_participant, staff_user
-from .schemas import InvalidObservation, parse_observation_form
+from ..web import ERRORS_OPT, JSON
+from .schemas import parse_observation_form
 
 MAX_PHOTOS = 8
 # Room for a few full-size photos in one constat; each photo is also held to MAX_BYTES.
 MAX_UPLOAD_BYTES = 4 * MAX_BYTES + 1_000_000
-
-
-class ApiError(Exception):
-    """An API refusal: JSON {"error": code, "detail": French sentence} with its status."""
-
-    def __init__(self, status: int, code: str, detail: str):
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-
-
-def api_error_handler(_: Request, exc: ApiError) -> Response:
-    return Response({"error": exc.code, "detail": exc.detail}, status_code=exc.status)
 
 
 def media_store() -> MediaStore:
@@ -46,7 +35,7 @@ async def _acting_participant(request: Request, walk: Walk) -> Participant:
         return participant
     user = staff_user(request)
     if user is None:
-        raise ApiError(401, "unauthorized", "Rejoignez la marche (lien ou code QR) avant d'envoyer un constat.")
+        raise AppError(status=401, code="unauthorized", detail="Rejoignez la marche (lien ou code QR) avant d'envoyer un constat.")
     # A signed-in agent posting straight away joins under their own name.
     participant = await Participant.objects().where(
         (Participant.walk == walk.id) & (Participant.user == user.id)).first()
@@ -56,12 +45,12 @@ async def _acting_participant(request: Request, walk: Walk) -> Participant:
 async def _photos_of(form) -> list[tuple[bytes, str]]:
     files = [f for f in form.getall("photos", []) if isinstance(f, UploadFile)]
     if len(files) > MAX_PHOTOS:
-        raise ApiError(422, "too_many_photos", f"{MAX_PHOTOS} photos au plus par constat.")
+        raise AppError(status=422, code="too_many_photos", detail=f"{MAX_PHOTOS} photos au plus par constat.")
     result = []
     for upload in files:
         content = await upload.read(MAX_BYTES + 1)
         if len(content) > MAX_BYTES:
-            raise ApiError(413, "too_large", f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
+            raise AppError(status=413, code="too_large", detail=f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
         result.append((content, (upload.filename or "")[:200]))
     return result
 
@@ -69,46 +58,43 @@ async def _photos_of(form) -> list[tuple[bytes, str]]:
 class ObservationApi(Controller):
     path = "/api/v1"
     tags = ["constats"]
-    exception_handlers = {ApiError: api_error_handler}
+    opt = {ERRORS_OPT: JSON}
 
     @post("/walks/{walk_id:int}/observations", request_max_body_size=MAX_UPLOAD_BYTES,
           summary="Envoyer un constat (multipart, idempotent par client_uuid)")
     async def create(self, request: Request, walk_id: FromPath[int]) -> Response:
-        walk = await _walk_or_404(walk_id)
+        walk = await _walk(walk_id)
         participant = await _acting_participant(request, walk)
         if walk.status == "planned":
-            raise ApiError(409, "walk_not_open", "La marche n'a pas encore commencé : les constats ne sont pas encore ouverts.")
+            raise AppError(status=409, code="walk_not_open", detail="La marche n'a pas encore commencé : les constats ne sont pas encore ouverts.")
         form = await request.form()
-        try:
-            data = parse_observation_form(form)
-        except InvalidObservation as error:
-            raise ApiError(422, "invalid", error.detail)
+        data = parse_observation_form(form)
         if data.stop_id is not None and not await Stop.exists().where(
                 (Stop.id == data.stop_id) & (Stop.walk == walk.id)):
-            raise ApiError(422, "invalid", "Halte : elle n'appartient pas à cette marche.")
+            raise AppError(status=422, code="invalid", detail="Halte : elle n'appartient pas à cette marche.")
         existing = await services.find_by_client_uuid(walk.id, data.client_uuid)
         if existing is None:
             data.photos = await _photos_of(form)
-        try:
-            observation, created = await services.record(media_store(), walk, participant, data)
-        except PhotoError as error:
-            raise ApiError(error.status, error.code, error.message)
+        observation, created = await services.record(media_store(), walk, participant, data)
         body = (await services.observations_with_photos(Observation.id == observation.id))[0]
         return Response(body, status_code=201 if created else 200)
 
     @get("/walks/{walk_id:int}/observations", summary="Les constats d'une marche, du plus récent au plus ancien")
     async def list(self, request: Request, walk_id: FromPath[int]) -> dict[str, Any]:
-        walk = await _walk_or_404(walk_id)
+        walk = await _walk(walk_id)
         if not await can_see_walk(request, walk):
-            raise ApiError(401, "unauthorized", "Rejoignez la marche pour voir ses constats.")
+            raise AppError(status=401, code="unauthorized", detail="Rejoignez la marche pour voir ses constats.")
         return {"walk_id": walk.id, "observations": await services.observations_with_photos(Observation.walk == walk.id)}
 
 
-async def _walk_or_404(walk_id: int) -> Walk:
-    try:
-        return await get_walk(walk_id)
-    except NotFound:
-        raise ApiError(404, "not_found", "Cette marche n'existe pas.")
+    @route("/{rest:path}", http_method=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def unknown(self, rest: FromPath[str]) -> None:
+        """Any other URL under /api/v1 is an API URL: its 404 is JSON too."""
+        raise NotFound("Ressource inconnue de l'API : voir /schema/openapi.json.")
+
+
+async def _walk(walk_id: int) -> Walk:
+    return await get_walk(walk_id)
 
 
 _VARIANTS = {"vignette.jpg": "thumb_path", "affichage.jpg": "display_path", "original": "original_path"}

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from .. import gusp
@@ -51,7 +52,7 @@ class ObservationFilter(UrlFilter):
     date_to: dt.date | None = None
 
     @classmethod
-    def from_query(cls, params: Mapping[str, Any]) -> tuple["ObservationFilter", dict[str, str]]:
+    def from_query(cls, params: Mapping[str, Any]) -> tuple[ObservationFilter, dict[str, str]]:
         """Reads `?walk=&neighbourhood=&issue=&angle=&polarity=&status=&du=&au=`. Unknown or
         malformed values are dropped with a French message, never an error page."""
         errors: dict[str, str] = {}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import gusp
+from ..errors import Invalid
 from ..tables import Observation, Photo
 from ..validation import clean_text
 
@@ -89,12 +90,6 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-class InvalidObservation(ValueError):
-    def __init__(self, detail: str):
-        super().__init__(detail)
-        self.detail = detail
-
-
 def _number(form, name: str, label: str, low: float, high: float) -> float | None:
     raw = clean_text(form.get(name), max_length=40).replace(",", ".")
     if not raw:
@@ -102,9 +97,9 @@ def _number(form, name: str, label: str, low: float, high: float) -> float | Non
     try:
         value = float(raw)
     except ValueError:
-        raise InvalidObservation(f"{label} : « {raw[:20]} » n'est pas un nombre.")
+        raise Invalid(f"{label} : « {raw[:20]} » n'est pas un nombre.")
     if not math.isfinite(value) or not low <= value <= high:
-        raise InvalidObservation(f"{label} : doit être compris entre {low:g} et {high:g}.")
+        raise Invalid(f"{label} : doit être compris entre {low:g} et {high:g}.")
     return value
 
 
@@ -114,44 +109,44 @@ def parse_observation_form(form) -> ObservationInput:
     try:
         client_uuid = str(uuid.UUID(raw_uuid))
     except ValueError:
-        raise InvalidObservation("client_uuid : un identifiant UUID est obligatoire (fait par le téléphone).")
+        raise Invalid("client_uuid : un identifiant UUID est obligatoire (fait par le téléphone).")
     issue = clean_text(form.get("issue"), max_length=20)
     if not gusp.is_code("issue", issue):
-        raise InvalidObservation("Enjeu : choisissez l'un des sept enjeux.")
+        raise Invalid("Enjeu : choisissez l'un des sept enjeux.")
     angle = clean_text(form.get("angle"), max_length=20)
     if not gusp.is_code("angle", angle):
-        raise InvalidObservation("Angle d'analyse : choisissez l'un des quatre angles.")
+        raise Invalid("Angle d'analyse : choisissez l'un des quatre angles.")
     polarity = clean_text(form.get("polarity"), max_length=20) or "negative"
     if not gusp.is_code("polarity", polarity):
-        raise InvalidObservation("Point faible ou point fort : choisissez l'un des deux.")
+        raise Invalid("Point faible ou point fort : choisissez l'un des deux.")
     description = clean_text(form.get("description"), max_length=MAX_DESCRIPTION, multiline=True)
     if len(description) > MAX_DESCRIPTION:
-        raise InvalidObservation(f"Commentaire : {MAX_DESCRIPTION} caractères au plus.")
+        raise Invalid(f"Commentaire : {MAX_DESCRIPTION} caractères au plus.")
     street = clean_text(form.get("street"), max_length=MAX_STREET)
     if len(street) > MAX_STREET:
-        raise InvalidObservation(f"Rue : {MAX_STREET} caractères au plus.")
+        raise Invalid(f"Rue : {MAX_STREET} caractères au plus.")
     lat = _number(form, "lat", "Latitude", -90, 90)
     lon = _number(form, "lon", "Longitude", -180, 180)
     if (lat is None) != (lon is None):
-        raise InvalidObservation("Position : la latitude et la longitude vont ensemble.")
+        raise Invalid("Position : la latitude et la longitude vont ensemble.")
     accuracy = _number(form, "accuracy_m", "Précision", 0, 100_000)
     source = clean_text(form.get("location_source"), max_length=20) or None
     if source is not None and not gusp.is_code("location_source", source):
-        raise InvalidObservation("Origine de la position inconnue.")
+        raise Invalid("Origine de la position inconnue.")
     if lat is not None and source is None:
         source = "device"
     stop_raw = clean_text(form.get("stop_id"), max_length=20)
     if stop_raw and not stop_raw.isdigit():
-        raise InvalidObservation("Halte : identifiant invalide.")
+        raise Invalid("Halte : identifiant invalide.")
     observed_raw = clean_text(form.get("observed_at"), max_length=40)
     observed_at = None
     if observed_raw:
         try:
             observed_at = dt.datetime.fromisoformat(observed_raw)
         except ValueError:
-            raise InvalidObservation("Date du constat : format ISO 8601 attendu (ex. 2026-11-25T14:30:00+01:00).")
+            raise Invalid("Date du constat : format ISO 8601 attendu (ex. 2026-11-25T14:30:00+01:00).")
         if observed_at.tzinfo is None:
-            observed_at = observed_at.replace(tzinfo=dt.timezone.utc)
+            observed_at = observed_at.replace(tzinfo=dt.UTC)
     return ObservationInput(
         client_uuid=client_uuid, issue=issue, angle=angle, polarity=polarity, description=description,
         lat=lat, lon=lon, accuracy_m=accuracy, location_source=source if lat is not None else None,

@@ -9,16 +9,16 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import File, Template
 
-from ..errors import NotFound
+from ..errors import AppError, NotFound
 from ..observations import services as observations
 from ..observations.access import bearer_token
 from ..observations.controllers import media_store
 from ..security import requires_coordinator
 from ..tables import Observation, Photo, Walk
 from ..validation import clean_text
-from ..web import redirect, render
+from ..web import ERRORS_OPT, OPEN311, redirect, render
 from . import georeport, keys
-from .formats import EXCEPTION_HANDLERS, Open311Error, format_of, respond, split_format
+from .formats import format_of, respond, split_format
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-25T00:00:00+01:00"
@@ -34,7 +34,7 @@ async def readable(request: Request):
         return validated
     key = await keys.active_key(raw)
     if key is None:
-        raise Open311Error(403, "api_key invalide ou révoquée.")
+        raise AppError(status=403, detail="api_key invalide ou révoquée.")
     return validated | (Observation.walk == key.walk.id)
 
 
@@ -53,7 +53,7 @@ async def _rows(where, page: int = 1, size: int = georeport.MAX_PAGE_SIZE) -> li
 class GeoReportController(Controller):
     path = "/open311/v2"
     tags = ["Open311"]
-    exception_handlers = EXCEPTION_HANDLERS  # type: ignore[assignment]
+    opt = {ERRORS_OPT: OPEN311}
 
     @get(["/discovery.json", "/discovery.xml"], summary="Open311 : découverte du service")
     async def discovery(self, request: Request) -> Response:
@@ -83,10 +83,10 @@ class GeoReportController(Controller):
     async def request_by_id(self, request: Request, name: FromPath[str]) -> Response:
         ident, fmt = split_format(name)
         if not ident.isdigit() or len(ident) > 12:
-            raise Open311Error(404, "Demande introuvable : le numéro du constat est attendu.")
+            raise AppError(status=404, detail="Demande introuvable : le numéro du constat est attendu.")
         rows = await _rows(_and(await readable(request), Observation.id == int(ident)))
         if not rows:
-            raise Open311Error(404, f"Demande n° {ident} introuvable.")
+            raise AppError(status=404, detail=f"Demande n° {ident} introuvable.")
         return respond(fmt, "service_requests", await georeport.requests_json(rows, str(request.base_url)))
 
     @post(["/requests.json", "/requests.xml"], summary="Open311 : envoyer un constat (api_key)")
@@ -95,14 +95,14 @@ class GeoReportController(Controller):
         # The spec sends api_key in the form; some clients put it in the query string.
         raw_key = form.get("api_key") or request.query_params.get("api_key")
         if not raw_key:
-            raise Open311Error(403, "api_key manquante : demandez une clé au coordinateur de la démarche.")
+            raise AppError(status=403, detail="api_key manquante : demandez une clé au coordinateur de la démarche.")
         key = await keys.active_key(str(raw_key))
         if key is None:
-            raise Open311Error(403, "api_key invalide ou révoquée.")
+            raise AppError(status=403, detail="api_key invalide ou révoquée.")
         data = georeport.parse_post(form)
         walk = key.walk
         if walk.status == "planned":
-            raise Open311Error(403, "La marche liée à cette clé n'a pas encore commencé : les constats n'y sont pas encore ouverts.")
+            raise AppError(status=403, detail="La marche liée à cette clé n'a pas encore commencé : les constats n'y sont pas encore ouverts.")
         author = await keys.author_of(key)
         observation, _ = await observations.record(media_store(), walk, author, data)
         notice = (f"Constat n° {observation.id} enregistré dans la marche « {walk.title} » ; "
@@ -115,19 +115,19 @@ class GeoReportController(Controller):
     async def media(self, request: Request, name: FromPath[str]) -> File:
         stem, _, ext = name.rpartition(".")
         if ext != "jpg" or not stem.isdigit() or len(stem) > 12:
-            raise Open311Error(404, "Photo introuvable.")
+            raise AppError(status=404, detail="Photo introuvable.")
         photo = await Photo.objects().where(Photo.id == int(stem)).first()
         if photo is None or not await _rows(_and(await readable(request), Observation.id == photo.observation)):
-            raise Open311Error(404, "Photo introuvable.")
+            raise AppError(status=404, detail="Photo introuvable.")
         path = media_store().path(photo.display_path)
         if not path.is_file():
-            raise Open311Error(404, "Le fichier de cette photo est introuvable sur le serveur.")
+            raise AppError(status=404, detail="Le fichier de cette photo est introuvable sur le serveur.")
         return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg", media_type="image/jpeg",
                     content_disposition_type="inline", headers={"Cache-Control": "private, max-age=3600"})
 
     @get("/{rest:path}", include_in_schema=False)
     async def unknown(self, request: Request, rest: FromPath[str]) -> Response:
-        raise Open311Error(404, "Ressource Open311 inconnue : voir services.json, requests.json, discovery.json.")
+        raise AppError(status=404, detail="Ressource Open311 inconnue : voir services.json, requests.json, discovery.json.")
 
 
 # ---------------------------------------------------------------- the coordinator's page of keys

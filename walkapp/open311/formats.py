@@ -8,16 +8,13 @@ with the content types the spec gives.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
 
-from ..errors import UserFacing
-
-log = logging.getLogger("walkapp")
+from ..errors import AppError
+from ..web import OPEN311, error_renderer
 
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
@@ -28,19 +25,11 @@ ITEM_TAGS = {"services": "service", "service_requests": "request", "attributes":
              "values": "value", "errors": "error", "endpoints": "endpoint", "formats": "format"}
 
 
-class Open311Error(Exception):
-    """A refusal in the spec's shape: HTTP status = code, a French description."""
-
-    def __init__(self, code: int, description: str):
-        super().__init__(description)
-        self.code, self.description = code, description
-
-
 def split_format(name: str) -> tuple[str, str]:
     """"dechets.json" -> ("dechets", "json"). An unknown format is a 404 in JSON."""
     stem, dot, fmt = name.rpartition(".")
     if not dot or fmt not in FORMATS or not stem:
-        raise Open311Error(404, "Ressource introuvable : l'adresse doit finir par .json ou .xml.")
+        raise AppError(status=404, detail="Ressource introuvable : l'adresse doit finir par .json ou .xml.")
     return stem, fmt
 
 
@@ -88,36 +77,8 @@ def respond(fmt: str, root: str, body: Any, status_code: int = 200, headers: dic
     return Response(content, media_type=JSON_TYPE, status_code=status_code, headers=headers)
 
 
-def error_response(request: Request, code: int, description: str) -> Response:
-    return respond(format_of(request), "errors", [{"code": code, "description": description}], status_code=code)
-
-
-_FRENCH = {
-    400: "Requête invalide.",
-    401: "Authentification nécessaire.",
-    403: "Accès refusé.",
-    404: "Ressource introuvable.",
-    405: "Méthode non permise ici.",
-    413: "Requête trop volumineuse.",
-    500: "Erreur interne : rien n'a été enregistré. Réessayez plus tard.",
-}
-
-
-def open311_error_handler(request: Request, exc: Open311Error) -> Response:
-    return error_response(request, exc.code, exc.description)
-
-
-def http_error_handler(request: Request, exc: HTTPException) -> Response:
-    """Litestar's own refusals (bad form, body too large…), in the spec's shape and in French."""
-    status = exc.status_code if 400 <= exc.status_code < 500 else 500
-    detail = exc.detail if isinstance(exc, UserFacing) else ""
-    return error_response(request, status, detail or _FRENCH.get(status, _FRENCH[400]))
-
-
-def internal_error_handler(request: Request, exc: Exception) -> Response:
-    log.exception("Unhandled error on %s %s", request.method, request.url.path)
-    return error_response(request, 500, _FRENCH[500])
-
-
-EXCEPTION_HANDLERS = {Open311Error: open311_error_handler, HTTPException: http_error_handler,
-                      Exception: internal_error_handler}
+@error_renderer(OPEN311)
+def open311_error(request: Request, error: AppError) -> Response:
+    """GeoReport v2's error shape: a list of {code, description}, the code being the HTTP status."""
+    return respond(format_of(request), "errors", [{"code": error.status, "description": error.detail}],
+                   status_code=error.status, headers=error.headers or None)

@@ -6,17 +6,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from piccolo.query.functions.aggregate import Max
 
 from .. import gusp
+from ..errors import AppError
 from ..observations.filters import all_of
 from ..observations.schemas import MAX_DESCRIPTION, MAX_STREET, ObservationInput
 from ..photos import LOCAL_TZ
 from ..tables import Observation, ObservationEvent, Photo
 from ..validation import clean_text
-from .formats import Open311Error
 
 GROUP = "Enjeux GUSP"
 OPEN, CLOSED = "open", "closed"
@@ -48,7 +49,7 @@ def services() -> list[dict[str, Any]]:
 
 def definition(code: str) -> dict[str, Any]:
     if not gusp.is_code("issue", code):
-        raise Open311Error(404, f"service_code « {code[:40]} » inconnu : utilisez l'un des sept enjeux.")
+        raise AppError(status=404, detail=f"service_code « {code[:40]} » inconnu : utilisez l'un des sept enjeux.")
     default_angle = gusp.label("angle", DEFAULT_ANGLE)
     return {
         "service_code": code,
@@ -72,7 +73,7 @@ def w3c(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(LOCAL_TZ).replace(microsecond=0).isoformat()
 
 
@@ -140,9 +141,9 @@ def parse_datetime(raw: str, name: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(raw.replace(" ", "+") if "T" in raw else raw)
     except ValueError:
-        raise Open311Error(400, f"{name} : date W3C attendue, par exemple 2026-11-25T14:30:00+01:00.")
+        raise AppError(status=400, detail=f"{name} : date W3C attendue, par exemple 2026-11-25T14:30:00+01:00.")
     value = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
-    return value.astimezone(dt.timezone.utc)  # SQLite compares stored UTC text: compare in UTC
+    return value.astimezone(dt.UTC)  # SQLite compares stored UTC text: compare in UTC
 
 
 def _positive(params: Mapping[str, Any], name: str, default: int, high: int) -> int:
@@ -150,7 +151,7 @@ def _positive(params: Mapping[str, Any], name: str, default: int, high: int) -> 
     if not raw:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= high:
-        raise Open311Error(400, f"{name} : un nombre entier de 1 à {high} est attendu.")
+        raise AppError(status=400, detail=f"{name} : un nombre entier de 1 à {high} est attendu.")
     return int(raw)
 
 
@@ -162,22 +163,22 @@ def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
     if ids_raw:  # "This overrides all other arguments."
         ids = _codes(ids_raw)
         if not ids or len(ids) > MAX_IDS or not all(i.isdigit() and len(i) < 12 for i in ids):
-            raise Open311Error(400, "service_request_id : des numéros de constat séparés par des virgules.")
+            raise AppError(status=400, detail="service_request_id : des numéros de constat séparés par des virgules.")
         return Observation.id.is_in([int(i) for i in ids]), page, size
     clauses = []
     codes = _codes(_one(params, "service_code"))
     for code in codes:
         if not gusp.is_code("issue", code):
-            raise Open311Error(404, f"service_code « {code[:40]} » inconnu : utilisez l'un des sept enjeux.")
+            raise AppError(status=404, detail=f"service_code « {code[:40]} » inconnu : utilisez l'un des sept enjeux.")
     if codes:
         clauses.append(Observation.issue.is_in(codes))
     start_raw, end_raw = _one(params, "start_date", 60), _one(params, "end_date", 60)
     start = parse_datetime(start_raw, "start_date") if start_raw else None
     end = parse_datetime(end_raw, "end_date") if end_raw else None
     if start is None and end is None:
-        start = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=DEFAULT_DAYS)
+        start = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=DEFAULT_DAYS)
     if start and end and start > end:
-        raise Open311Error(400, "start_date doit précéder end_date.")
+        raise AppError(status=400, detail="start_date doit précéder end_date.")
     # requested_datetime is observed_at when the phone gave it, else received_at.
     if start is not None:
         clauses.append((Observation.observed_at >= start) | (
@@ -187,7 +188,7 @@ def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
             Observation.observed_at.is_null() & (Observation.received_at <= end)))
     statuses = _codes(_one(params, "status"))
     if any(s not in OURS_FOR for s in statuses):
-        raise Open311Error(400, "status : « open » ou « closed » (séparés par des virgules).")
+        raise AppError(status=400, detail="status : « open » ou « closed » (séparés par des virgules).")
     if statuses:
         clauses.append(Observation.status.is_in([ours for s in statuses for ours in OURS_FOR[s]]))
     return all_of(clauses), page, size
@@ -202,9 +203,9 @@ def _coordinate(params: Mapping[str, Any], name: str, limit: float) -> float | N
     try:
         value = float(raw)
     except ValueError:
-        raise Open311Error(400, f"{name} : « {raw[:20]} » n'est pas un nombre (degrés décimaux WGS 84).")
+        raise AppError(status=400, detail=f"{name} : « {raw[:20]} » n'est pas un nombre (degrés décimaux WGS 84).")
     if not math.isfinite(value) or not -limit <= value <= limit:
-        raise Open311Error(400, f"{name} : doit être compris entre -{limit:g} et {limit:g}.")
+        raise AppError(status=400, detail=f"{name} : doit être compris entre -{limit:g} et {limit:g}.")
     return value
 
 
@@ -213,27 +214,27 @@ def parse_post(params: Mapping[str, Any]) -> ObservationInput:
     address_id), description, attribute[angle], attribute[polarity], media_url."""
     code = _one(params, "service_code", 40)
     if not code:
-        raise Open311Error(400, "service_code manquant : choisissez l'un des sept enjeux (voir services).")
+        raise AppError(status=400, detail="service_code manquant : choisissez l'un des sept enjeux (voir services).")
     if not gusp.is_code("issue", code):
-        raise Open311Error(404, f"service_code « {code[:40]} » inconnu : utilisez l'un des sept enjeux.")
+        raise AppError(status=404, detail=f"service_code « {code[:40]} » inconnu : utilisez l'un des sept enjeux.")
     lat, lon = _coordinate(params, "lat", 90), _coordinate(params, "long", 180)
     if (lat is None) != (lon is None):
-        raise Open311Error(400, "lat et long vont ensemble : envoyez les deux.")
+        raise AppError(status=400, detail="lat et long vont ensemble : envoyez les deux.")
     address = _one(params, "address_string", MAX_STREET)
     address_id = _one(params, "address_id", 100)
     if lat is None and not address and not address_id:
-        raise Open311Error(400, "Lieu manquant : envoyez lat et long, ou address_string, ou address_id.")
+        raise AppError(status=400, detail="Lieu manquant : envoyez lat et long, ou address_string, ou address_id.")
     if len(address) > MAX_STREET:
-        raise Open311Error(400, f"address_string : {MAX_STREET} caractères au plus.")
+        raise AppError(status=400, detail=f"address_string : {MAX_STREET} caractères au plus.")
     description = clean_text(params.get("description"), max_length=MAX_DESCRIPTION, multiline=True)
     if len(description) > MAX_DESCRIPTION:
-        raise Open311Error(400, f"description : {MAX_DESCRIPTION} caractères au plus.")
+        raise AppError(status=400, detail=f"description : {MAX_DESCRIPTION} caractères au plus.")
     angle = _one(params, "attribute[angle]", 40) or DEFAULT_ANGLE
     if not gusp.is_code("angle", angle):
-        raise Open311Error(400, "attribute[angle] : valeur inconnue (voir la définition du service).")
+        raise AppError(status=400, detail="attribute[angle] : valeur inconnue (voir la définition du service).")
     polarity = _one(params, "attribute[polarity]", 40) or DEFAULT_POLARITY
     if not gusp.is_code("polarity", polarity):
-        raise Open311Error(400, "attribute[polarity] : « negative » ou « positive ».")
+        raise AppError(status=400, detail="attribute[polarity] : « negative » ou « positive ».")
     media = _one(params, "media_url", 1000)
     if media and media.lower().startswith(("http://", "https://")) and " " not in media:
         line = f"Média joint : {media}"

@@ -71,6 +71,6 @@ async def revoke(key_id: int) -> bool:
     """Revokes a key (again is harmless). False when there is no such key."""
     if not await ApiKey.exists().where(ApiKey.id == key_id):
         return False
-    await ApiKey.update({ApiKey.revoked_at: dt.datetime.now(dt.timezone.utc)}).where(
+    await ApiKey.update({ApiKey.revoked_at: dt.datetime.now(dt.UTC)}).where(
         (ApiKey.id == key_id) & ApiKey.revoked_at.is_null())
     return True

@@ -17,7 +17,7 @@ from ..observations.access import session_participants, staff_user
 from ..actions.services import constat_panel
 from ..observations.filters import ObservationFilter
 from ..tables import Neighbourhood, Observation, Participant, Walk
-from ..web import redirect, render
+from ..web import ERRORS_OPT, JSON, redirect, render
 from . import geojson, maps, services
 
 MAP = "review/map.html"
@@ -162,7 +162,7 @@ class ReviewController(Controller):
 
     @get("/api/v1/observations.geojson", include_in_schema=True, tags=["constats"],
          summary="Les constats filtrés en GeoJSON (RFC 7946), pour QGIS et les autres SIG",
-         media_type="application/geo+json")
+         media_type="application/geo+json", opt={ERRORS_OPT: JSON})
     async def geojson(self, request: Request) -> Response:
         chosen, _, _ = await scoped_filter(request)
         body = await geojson.feature_collection(chosen, str(request.base_url).rstrip("/"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from html import escape  # Leaflet tooltips take HTML
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import folium
 from branca.element import MacroElement
