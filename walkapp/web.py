@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 
 from . import gusp
 from .errors import CSRF_SENTENCE, AppError
+from .headers import csp_nonce
 
 log = logging.getLogger("walkapp")
 
@@ -34,6 +35,7 @@ def configure_jinja(env: Environment) -> None:
     env.filters["date_fr"] = format_date
     env.filters["datetime_fr"] = format_datetime
     env.globals.update(gusp.template_globals())
+    env.globals["csp_nonce"] = csp_nonce
 
 
 def render(request: Request, template: str, block: str | None = None, status_code: int = 200,
