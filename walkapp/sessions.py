@@ -200,8 +200,9 @@ class DatabaseSessionBackend(ServerSideSessionBackend):
         loaded, renewed = scope.get(_LOADED, (None, False))  # type: ignore[misc]
         if scope_session is Empty or not isinstance(scope_session, dict) or not any(scope_session.values()):
             if key is not None:  # sign-out, or a session emptied: it ends here, for every copy of the cookie
-                await store.delete(key)
-                headers.add("Set-Cookie", self._cookie("null", expires=0))
+                if loaded is not None:
+                    await store.delete(key)
+                headers.add("Set-Cookie", self._cookie("", max_age=0, expires=0))
             return
         data = self.serialize_data(scope_session, scope)
         idle = idle_time(scope_session)

@@ -34,9 +34,11 @@ def client_address(host: str | None) -> str:
         ip = ipaddress.ip_address((host or "").strip())
     except ValueError:
         return (host or "?")[:64]
-    if ip.version == 6 and ip.ipv4_mapped is None:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip.ipv4_mapped or ip)
+    return str(ip)
 
 
 def _wait(times: list[dt.datetime], limit: int, now: dt.datetime) -> int:
