@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("server_log_stays_cle
 WATCH_CSP = """
 window.__csp = [];
 document.addEventListener("securitypolicyviolation", function (e) {
-  window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + (e.sourceFile || "") + ":" + e.lineNumber);
+  var where = (e.sourceFile || "") + ":" + e.lineNumber;
+  window.__csp.push([e.violatedDirective, e.blockedURI || "inline", where].join(" "));
 });
 """
 

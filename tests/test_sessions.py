@@ -156,7 +156,8 @@ async def test_changing_a_password_ends_the_other_sessions(client, other_client)
     user = await sign_in(client, "agent")
     await post_form(other_client, "/connexion", {"email": user.email, "password": PASSWORD})
     new = "un-nouveau-mot-de-passe"
-    refused = await post_form(client, "/compte/mot-de-passe", {"current": "faux", "new": new, "confirm": new}, htmx=True)
+    refused = await post_form(client, "/compte/mot-de-passe", {"current": "faux", "new": new, "confirm": new},
+                              htmx=True)
     assert refused.status_code == 422 and "il ne correspond pas" in refused.text
     short = await post_form(client, "/compte/mot-de-passe", {"current": PASSWORD, "new": "court", "confirm": "court"})
     assert short.status_code == 422 and "10 caractères au moins" in short.text

@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         cookie_httponly=True,  # pages put the token in the X-CSRFToken header themselves
         cookie_samesite="lax",
     )
-    templates = TemplateConfig(directory=TEMPLATES_DIR, engine=Jinja, engine_callback=lambda e: configure_jinja(e.engine))
+    templates = TemplateConfig(directory=TEMPLATES_DIR, engine=Jinja,
+                               engine_callback=lambda e: configure_jinja(e.engine))
     app = WalkApp(
         route_handlers=[
             AccountController,
