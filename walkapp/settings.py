@@ -73,7 +73,8 @@ def site_timezone(name: str) -> ZoneInfo:
     """The IANA zone people read times in; refused at start rather than wrong on every page."""
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: a path such as "../x"
+    # ValueError: a path such as "../x"; OSError: a folder of zones such as "Europe" (tzdata).
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise SettingsError(
             f"WALKAPP_TIMEZONE: unknown time zone {name!r}; use an IANA name such as Europe/Paris"
         ) from error
