@@ -226,6 +226,19 @@ async def test_participants_and_histories_in_the_site_zone(client):
     assert "Zoé" in (page := shown(await client.get(f"/marches/{walk.id}"))) and "25/11/2026 14:30" in page
 
 
+async def test_an_action_page_shows_its_times_in_the_site_zone(client):
+    from walkapp.actions import services as actions
+    from walkapp.actions.forms import ActionInput
+    from walkapp.tables import Action, ActionEvent
+
+    user = await sign_in(client)
+    action = await actions.create_action(ActionInput(axe="dechets", problem="Dépôts sauvages"), user)
+    await Action.update({Action.created_at: WINTER}).where(Action.id == action.id)
+    await ActionEvent.update({ActionEvent.at: SUMMER}).where(ActionEvent.action == action.id)
+    page = shown(await client.get(f"/actions/{action.id}"))
+    assert "Créée le 25/11/2026 14:30" in page and "14/07/2026 14:30" in page  # created, then its history
+
+
 # ---------------------------------------------------------------- Open311 after a validation
 
 async def test_open311_feed_lives_after_a_validation(client, other_client):
