@@ -29,6 +29,7 @@ from litestar.stores.base import Store
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
+from .clock import as_utc, now
 from .tables import WebSession
 
 COOKIE = "walkapp_session"
@@ -42,9 +43,6 @@ PURGE_EVERY_S = 60
 _ID = re.compile(r"[0-9a-f]{64}")
 _LOADED = "walkapp.session_loaded"  # scope key: the session's bytes as read, to see changes
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _hash(session_id: str) -> str:
@@ -88,7 +86,7 @@ class DatabaseSessionStore(Store):
         if idle <= dt.timedelta(0):
             idle = idle_time(_decode(data))
         row = WebSession(key_hash=_hash(key), data=data.decode(), staff_user=staff_user_id(_decode(data)),
-                         idle_seconds=int(idle.total_seconds()), expires_at=_now() + idle)
+                         idle_seconds=int(idle.total_seconds()), expires_at=now() + idle)
         await WebSession.insert(row).on_conflict(
             target=WebSession.key_hash, action="DO UPDATE",
             values=[WebSession.data, WebSession.staff_user, WebSession.idle_seconds, WebSession.expires_at])
@@ -101,15 +99,16 @@ class DatabaseSessionStore(Store):
         once RENEW_STEP of it has passed."""
         row = await WebSession.select(WebSession.id, WebSession.data, WebSession.expires_at,
                                       WebSession.idle_seconds).where(WebSession.key_hash == _hash(key)).first()
-        now = _now()
-        if row is None or row["expires_at"] <= now:
+        at = now()
+        expires_at = as_utc(row["expires_at"]) if row else None
+        if expires_at is None or expires_at <= at:
             return None, False
         renewed = False
         if renew_for is not None:
             limit = renew_for if isinstance(renew_for, dt.timedelta) else dt.timedelta(seconds=renew_for)
             idle = min(dt.timedelta(seconds=row["idle_seconds"]), limit)
-            if now + idle - row["expires_at"] >= RENEW_STEP:
-                await WebSession.update({WebSession.expires_at: now + idle}).where(WebSession.id == row["id"])
+            if at + idle - expires_at >= RENEW_STEP:
+                await WebSession.update({WebSession.expires_at: at + idle}).where(WebSession.id == row["id"])
                 renewed = True
         return row["data"].encode(), renewed
 
@@ -127,7 +126,7 @@ class DatabaseSessionStore(Store):
 
     async def expires_in(self, key: str) -> int | None:
         row = await WebSession.select(WebSession.expires_at).where(WebSession.key_hash == _hash(key)).first()
-        left = int((row["expires_at"] - _now()).total_seconds()) if row else -1
+        left = int((as_utc(row["expires_at"]) - now()).total_seconds()) if row else -1
         return left if left > 0 else None
 
     async def _purge_now_and_then(self) -> None:
@@ -139,7 +138,7 @@ class DatabaseSessionStore(Store):
 
 
 async def purge_expired() -> None:
-    await WebSession.delete().where(WebSession.expires_at <= _now())
+    await WebSession.delete().where(WebSession.expires_at <= now())
 
 
 async def end_sessions(user_id: int, keep: str | None = None) -> int:
@@ -156,7 +155,7 @@ async def end_sessions(user_id: int, keep: str | None = None) -> int:
 async def open_session_counts() -> dict[int, int]:
     """Staff user id -> number of unexpired sessions."""
     rows = await WebSession.select(WebSession.staff_user).where(
-        (WebSession.staff_user.is_not_null()) & (WebSession.expires_at > _now()))
+        (WebSession.staff_user.is_not_null()) & (WebSession.expires_at > now()))
     counts: dict[int, int] = {}
     for row in rows:
         counts[row["staff_user"]] = counts.get(row["staff_user"], 0) + 1

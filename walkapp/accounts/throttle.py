@@ -13,6 +13,7 @@ import datetime as dt
 import ipaddress
 import time
 
+from ..clock import as_utc, now
 from ..errors import TooManyRequests
 from ..tables import SignInFailure
 
@@ -22,9 +23,6 @@ PER_ADDRESS = 20   # wrong passwords from one address, whatever the e-mails
 PURGE_EVERY_S = 60
 _last_purge = 0.0
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def client_address(host: str | None) -> str:
@@ -41,25 +39,25 @@ def client_address(host: str | None) -> str:
     return str(ip)
 
 
-def _wait(times: list[dt.datetime], limit: int, now: dt.datetime) -> int:
+def _wait(times: list[dt.datetime], limit: int, at: dt.datetime) -> int:
     """Seconds until fewer than `limit` of these failures (newest first) are inside the window."""
     if len(times) < limit:
         return 0
-    return max(1, int((times[limit - 1] + WINDOW - now).total_seconds()) + 1)
+    return max(1, int((times[limit - 1] + WINDOW - at).total_seconds()) + 1)
 
 
-async def _recent(where, limit: int, now: dt.datetime) -> list[dt.datetime]:
-    rows = await SignInFailure.select(SignInFailure.at).where(where & (SignInFailure.at > now - WINDOW)).order_by(
+async def _recent(where, limit: int, at: dt.datetime) -> list[dt.datetime]:
+    rows = await SignInFailure.select(SignInFailure.at).where(where & (SignInFailure.at > at - WINDOW)).order_by(
         SignInFailure.at, ascending=False).limit(limit)
-    return [row["at"] for row in rows]
+    return [as_utc(row["at"]) for row in rows]
 
 
 async def retry_after(email: str, address: str) -> int:
     """Seconds before this e-mail may be tried again from this address; 0 when it may now."""
-    now = _now()
-    pair = await _recent((SignInFailure.email == email) & (SignInFailure.address == address), PER_PAIR, now)
-    anyone = await _recent(SignInFailure.address == address, PER_ADDRESS, now)
-    return max(_wait(pair, PER_PAIR, now), _wait(anyone, PER_ADDRESS, now))
+    at = now()
+    pair = await _recent((SignInFailure.email == email) & (SignInFailure.address == address), PER_PAIR, at)
+    anyone = await _recent(SignInFailure.address == address, PER_ADDRESS, at)
+    return max(_wait(pair, PER_PAIR, at), _wait(anyone, PER_ADDRESS, at))
 
 
 async def check(email: str, address: str) -> None:
@@ -74,7 +72,7 @@ async def check(email: str, address: str) -> None:
 
 
 async def failed(email: str, address: str) -> None:
-    await SignInFailure(email=email, address=address, at=_now()).save()
+    await SignInFailure(email=email, address=address, at=now()).save()
     await _purge_now_and_then()
 
 
@@ -89,4 +87,4 @@ async def _purge_now_and_then() -> None:
     if time.monotonic() - _last_purge < PURGE_EVERY_S:
         return
     _last_purge = time.monotonic()
-    await SignInFailure.delete().where(SignInFailure.at <= _now() - WINDOW)
+    await SignInFailure.delete().where(SignInFailure.at <= now() - WINDOW)
