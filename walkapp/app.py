@@ -24,7 +24,8 @@ from .validation import MAX_ID
 from .accounts.controllers import AccountController
 from .actions.controllers import ActionController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
-from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddleware
+from .policy import ActorMiddleware
+from .security import CSRFUnlessBearer, SecureCookiesOverHttps
 from .field.controllers import FieldController, OfflineSupport
 from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
                                        include_in_schema=False),
         ],
         lifespan=[database],
-        middleware=[session.middleware, DefineMiddleware(SessionUserMiddleware),
+        middleware=[session.middleware, DefineMiddleware(ActorMiddleware),
                     DefineMiddleware(CSRFUnlessBearer, config=csrf)],
         template_config=templates,
         plugins=[HTMXPlugin()],

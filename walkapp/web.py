@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from . import gusp
+from . import gusp, policy
 from .errors import CSRF_SENTENCE, AppError
 
 log = logging.getLogger("walkapp")
@@ -34,6 +34,7 @@ def configure_jinja(env: Environment) -> None:
     env.filters["date_fr"] = format_date
     env.filters["datetime_fr"] = format_datetime
     env.globals.update(gusp.template_globals())
+    env.globals["can"] = policy.template_can  # permissions: templates never test a role
 
 
 def render(request: Request, template: str, block: str | None = None, status_code: int = 200,
@@ -119,7 +120,8 @@ def json_error(request: Request, error: AppError) -> Response:
 @error_renderer(PAGE)
 def page_error(request: Request, error: AppError) -> Response:
     htmx = bool(getattr(request, "htmx", False))
-    if error.status == 401 and request.method in ("GET", "HEAD") and not htmx:
+    # A resident told to join a walk (code "join_required") reads why; only staff sign in.
+    if error.status == 401 and error.code == "unauthorized" and request.method in ("GET", "HEAD") and not htmx:
         return Redirect(path=f"/connexion?suite={quote(request.url.path)}", status_code=303)
     context = {"status": error.status, "detail": error.detail}
     if htmx:
