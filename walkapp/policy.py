@@ -193,6 +193,7 @@ CLOSED_TO_CONSTATS = ("Cette marche est close : elle ne reçoit plus de nouveau 
 CLOSED_TO_EDITS = "Cette marche est close : ses constats ne se modifient plus ici."
 JOIN_FIRST = "Rejoignez d'abord la marche avec le lien ou le code QR de l'organisateur."
 STAFF_READS = "réservé aux agents, coordinateurs et membres du comité"
+STAFF_READS_F = "réservée aux agents, coordinateurs et membres du comité"
 COORDINATORS_ONLY = "Votre rôle ne permet pas cette action : seuls les coordinateurs"
 
 
@@ -220,8 +221,9 @@ _CONSTAT_STATES = {"planned": Conflict(NOT_YET_OPEN, code="walk_not_open"), "clo
 # The whole policy: verb -> rule. tests/test_policy.py holds the same table as expectations.
 RULES: dict[str, Rule] = {
     # Walks
-    "walks.list": _rule(STAFF, f"La liste des marches est {STAFF_READS}.", "Connectez-vous pour accéder aux marches."),
-    "walk.participants": _rule(STAFF, f"La page d'une marche (invitation, participants) est {STAFF_READS}.",
+    "walks.list": _rule(STAFF, f"La liste des marches est {STAFF_READS_F}.",
+                        "Connectez-vous pour accéder aux marches."),
+    "walk.participants": _rule(STAFF, f"La page d'une marche (invitation, participants) est {STAFF_READS_F}.",
                                "Connectez-vous pour accéder aux marches."),
     "walk.plan": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} planifient, modifient, ouvrent et closent les marches.",
                        "Connectez-vous pour planifier une marche."),
