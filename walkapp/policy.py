@@ -14,7 +14,7 @@ Decisions (PRODUCT.md: "Who uses it", flow 3 "Review", "Privacy"):
 - Agents take part like residents, lead the walk with the coordinator (current halte), read what
   staff reads and follow up the actions their partner pilots. They do not review constats: the
   review is the committee's and the coordinator's (flow 3; gusp.ROLES).
-- Coordinators may do everything.
+- Coordinators may do everything, except edit or delete someone else's constat (they requalify it).
 - A constat goes only into an open walk, for everyone and by every route (field page, JSON API,
   Open311 key): a planned walk answers 409 ("not yet open"), a closed one 403. Its author edits or
   deletes it while the walk is open.
