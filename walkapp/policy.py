@@ -216,6 +216,12 @@ def _rule(who: set[str], refusal: str, stranger: str = "", join: bool = False,
 
 
 _SEE_WALK = STAFF | {WALK_PARTICIPANT, WALK_KEY}
+_MANAGE_WALKS = _rule({COORDINATOR}, f"{COORDINATORS_ONLY} planifient, modifient, ouvrent et closent les marches.",
+                      "Connectez-vous pour planifier ou modifier une marche.")
+_AUTHOR_ONLY = _rule({AUTHOR}, "Seul l'auteur d'un constat peut le modifier ou le supprimer, tant que la marche "
+                     "est ouverte.", join=True, states={"closed": Forbidden(CLOSED_TO_EDITS)})
+_COORDINATOR_ACTIONS = _rule({COORDINATOR}, f"{COORDINATORS_ONLY} créent et modifient les actions.",
+                             "Connectez-vous pour accéder au suivi des actions.")
 _CONSTAT_STATES = {"planned": Conflict(NOT_YET_OPEN, code="walk_not_open"), "closed": Forbidden(CLOSED_TO_CONSTATS)}
 
 # The whole policy: verb -> rule. tests/test_policy.py holds the same table as expectations.
@@ -225,10 +231,8 @@ RULES: dict[str, Rule] = {
                         "Connectez-vous pour accéder aux marches."),
     "walk.participants": _rule(STAFF, f"La page d'une marche (invitation, participants) est {STAFF_READS_F}.",
                                "Connectez-vous pour accéder aux marches."),
-    "walk.plan": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} planifient, modifient, ouvrent et closent les marches.",
-                       "Connectez-vous pour planifier une marche."),
-    "walk.edit": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} planifient, modifient, ouvrent et closent les marches.",
-                       "Connectez-vous pour modifier une marche."),
+    "walk.plan": _MANAGE_WALKS,
+    "walk.edit": _MANAGE_WALKS,
     "walk.join": _rule({ANYONE}, "",
                        states={"closed": Forbidden("Cette marche est close : on ne peut plus la rejoindre.")}),
     "walk.see": _rule(_SEE_WALK, "Vous n'avez pas rejoint cette marche : ouvrez son lien ou son code QR.",
@@ -245,10 +249,8 @@ RULES: dict[str, Rule] = {
     "constat.create": _rule(_SEE_WALK, "Rejoignez cette marche (lien ou code QR) avant d'y envoyer un constat.",
                             "Rejoignez la marche (lien ou code QR) avant d'envoyer un constat.", join=True,
                             states=_CONSTAT_STATES),
-    "constat.edit": _rule({AUTHOR}, "Seul l'auteur d'un constat peut le modifier ou le supprimer, tant que la "
-                          "marche est ouverte.", join=True, states={"closed": Forbidden(CLOSED_TO_EDITS)}),
-    "constat.delete": _rule({AUTHOR}, "Seul l'auteur d'un constat peut le modifier ou le supprimer, tant que la "
-                            "marche est ouverte.", join=True, states={"closed": Forbidden(CLOSED_TO_EDITS)}),
+    "constat.edit": _AUTHOR_ONLY,
+    "constat.delete": _AUTHOR_ONLY,
     "constat.review": _rule({COORDINATOR, COMMITTEE}, "Seuls les coordinateurs et les membres du comité requalifient, "
                             "valident, rejettent un constat ou le marquent comme doublon.",
                             "Connectez-vous pour examiner les constats."),
@@ -270,10 +272,8 @@ RULES: dict[str, Rule] = {
     # The follow-up table (Annexe 2)
     "actions.read": _rule(STAFF, f"Le suivi des actions est {STAFF_READS}.",
                           "Connectez-vous pour accéder au suivi des actions."),
-    "actions.create": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} créent et modifient les actions.",
-                            "Connectez-vous pour accéder au suivi des actions."),
-    "actions.edit": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} créent et modifient les actions.",
-                          "Connectez-vous pour accéder au suivi des actions."),
+    "actions.create": _COORDINATOR_ACTIONS,
+    "actions.edit": _COORDINATOR_ACTIONS,
     "actions.link": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} lient ou délient des constats et des actions.",
                           "Connectez-vous pour accéder au suivi des actions."),
     "actions.follow": _rule({COORDINATOR, PILOT_AGENT}, "Seuls les coordinateurs et les agents du partenaire pilote "
