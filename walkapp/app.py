@@ -24,7 +24,8 @@ from .accounts.controllers import AccountController, StaffAccountController
 from .actions.controllers import ActionController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from .headers import security_headers
-from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddleware
+from .policy import ActorMiddleware
+from .security import CSRFUnlessBearer, SecureCookiesOverHttps
 from .sessions import DatabaseSessionConfig, DatabaseSessionStore
 from .field.controllers import FieldController, OfflineSupport
 from .exports.controllers import ExportController
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
                                        include_in_schema=False),
         ],
         lifespan=[database],
-        middleware=[session.middleware, DefineMiddleware(SessionUserMiddleware),
+        middleware=[session.middleware, DefineMiddleware(ActorMiddleware),
                     DefineMiddleware(CSRFUnlessBearer, config=csrf)],
         template_config=templates,
         plugins=[HTMXPlugin()],

@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from . import clock, gusp
+from . import clock, gusp, policy
 from .errors import CSRF_SENTENCE, AppError
 from .headers import csp_nonce
 
@@ -28,6 +28,7 @@ def configure_jinja(env: Environment) -> None:
     env.filters["time_fr"] = clock.time_text
     env.globals.update(gusp.template_globals())
     env.globals["csp_nonce"] = csp_nonce
+    env.globals["can"] = policy.template_can  # permissions: templates never test a role
 
 
 def render(request: Request, template: str, block: str | None = None, status_code: int = 200,
@@ -113,7 +114,8 @@ def json_error(request: Request, error: AppError) -> Response:
 @error_renderer(PAGE)
 def page_error(request: Request, error: AppError) -> Response:
     htmx = bool(getattr(request, "htmx", False))
-    if error.status == 401 and request.method in ("GET", "HEAD") and not htmx:
+    # A resident told to join a walk (code "join_required") reads why; only staff sign in.
+    if error.status == 401 and error.code == "unauthorized" and request.method in ("GET", "HEAD") and not htmx:
         return Redirect(path=f"/connexion?suite={quote(request.url.path)}", status_code=303)
     context = {"status": error.status, "detail": error.detail}
     if htmx:

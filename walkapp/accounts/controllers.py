@@ -10,7 +10,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 
 from ..errors import NotFound
-from ..security import requires_coordinator, requires_staff
+from ..policy import allowed
 from ..sessions import end_sessions, open_session_counts, session_id
 from ..tables import StaffUser
 from ..web import redirect, render
@@ -81,7 +81,7 @@ class StaffAccountController(Controller):
 
     path = "/"
     include_in_schema = False
-    guards = [requires_staff]
+    guards = [allowed("account.own")]
 
     @get("/compte")
     async def password_page(self, request: Request) -> Template:
@@ -97,12 +97,12 @@ class StaffAccountController(Controller):
         done = "Mot de passe changé." + (f" Autres sessions : {_ended(ended)}." if ended else "")
         return render(request, PASSWORD_PAGE, block="form", errors={}, done=done)
 
-    @get("/comptes", guards=[requires_coordinator])
+    @get("/comptes", guards=[allowed("accounts.manage")])
     async def accounts_page(self, request: Request) -> Template:
         return render(request, "accounts/list.html", users=await staff_accounts(), sessions=await open_session_counts(),
                       done=None)
 
-    @post("/comptes/{user_id:int}/fermer-sessions", guards=[requires_coordinator], status_code=200)
+    @post("/comptes/{user_id:int}/fermer-sessions", guards=[allowed("accounts.manage")], status_code=200)
     async def end_user_sessions(self, request: Request, user_id: FromPath[int]) -> Template:
         """A lost phone, a departed agent: every session of the account ends now (the caller's own
         too, when they end their own: they sign in again)."""

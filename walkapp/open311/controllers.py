@@ -11,9 +11,8 @@ from litestar.response import File, Template
 
 from ..errors import AppError, NotFound
 from ..observations import services as observations
-from ..observations.access import bearer_token
 from ..observations.controllers import media_store
-from ..security import requires_coordinator
+from ..policy import actor_of, allowed, open311_condition, require, with_api_key
 from ..tables import Observation, Photo, Walk
 from ..validation import clean_text
 from ..web import ERRORS_OPT, OPEN311, redirect, render
@@ -25,17 +24,11 @@ CHANGESET = "2026-11-25T00:00:00+01:00"
 
 
 async def readable(request: Request):
-    """What this request may read (see __init__): None for everything, else a condition."""
-    if request.scope.get("user") is not None and not bearer_token(request):
-        return None
-    validated = Observation.status == "validated"
+    """What this request may read (policy "open311.read"): None for everything, else a condition.
+    A GET may carry its key in the query string; it adds to the request's other credentials."""
     raw = request.query_params.get("api_key")
-    if raw is None or raw == "":
-        return validated
-    key = await keys.active_key(raw)
-    if key is None:
-        raise AppError(status=403, detail="api_key invalide ou révoquée.")
-    return validated | (Observation.walk == key.walk.id)
+    actor = await with_api_key(request, raw, cookies=True) if raw else actor_of(request)
+    return open311_condition(actor)
 
 
 def _and(a, b):
@@ -96,13 +89,11 @@ class GeoReportController(Controller):
         raw_key = form.get("api_key") or request.query_params.get("api_key")
         if not raw_key:
             raise AppError(status=403, detail="api_key manquante : demandez une clé au coordinateur de la démarche.")
-        key = await keys.active_key(str(raw_key))
-        if key is None:
-            raise AppError(status=403, detail="api_key invalide ou révoquée.")
-        data = georeport.parse_post(form)
+        # CSRF-exempt: the key is the only credential here, never the cookies.
+        key = (await with_api_key(request, raw_key, cookies=False)).api_key
         walk = key.walk
-        if walk.status == "planned":
-            raise AppError(status=403, detail="La marche liée à cette clé n'a pas encore commencé : les constats n'y sont pas encore ouverts.")
+        require(actor_of(request), "constat.create", walk)  # open walks only, by any route
+        data = georeport.parse_post(form)
         author = await keys.author_of(key)
         observation, _ = await observations.record(media_store(), walk, author, data)
         notice = (f"Constat n° {observation.id} enregistré dans la marche « {walk.title} » ; "
@@ -145,7 +136,7 @@ async def _keys_page(request: Request, status_code: int = 200, **context: Any) -
 
 class ApiKeyController(Controller):
     path = "/open311/cles"
-    guards = [requires_coordinator]
+    guards = [allowed("apikeys.manage")]
     include_in_schema = False
 
     @get("/")
