@@ -31,6 +31,8 @@ from conftest import PASSWORD, make_user, make_walk
 
 FUZZ_EXAMPLES = int(os.environ.get("WALKAPP_FUZZ_EXAMPLES", "100"))
 VERBOSE = bool(os.environ.get("WALKAPP_FUZZ_VERBOSE"))  # print every request's status and answer
+# List every 5xx and go on, instead of stopping (and shrinking) at the first: for a bug hunt.
+KEEP_GOING = bool(os.environ.get("WALKAPP_FUZZ_KEEP_GOING"))
 FUZZED_PREFIXES = ("/api/v1/", "/open311/v2/")
 API_ERROR_KEYS = {"error", "detail", "fields"}
 TALLY: dict[str, tuple[int, float]] = {}
@@ -154,6 +156,9 @@ def _check_open311_error(response, path: str) -> None:
 def check(response, method: str, path: str) -> None:
     """What every answer to a fuzzed request must be."""
     status = response.status_code
+    if KEEP_GOING and status >= 500:
+        print(f"FUZZ-5XX {status} {method} {response.request.url}")
+        return
     assert status < 500, f"{status} on {method} {response.request.url}: {response.text[:300]}"
     assert content_type(response).count("charset") <= 1, response.headers
     documented = RAW_SCHEMA["paths"][path][method.lower()]["responses"]

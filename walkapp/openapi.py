@@ -127,6 +127,12 @@ def _query(name: str, schema: Schema, description: str) -> Parameter:
     return Parameter(name=name, param_in="query", required=False, schema=schema, description=description)
 
 
+def _list_of(words: Iterable[str]) -> str:
+    """The pattern of a comma-separated list of these words."""
+    one = "(" + "|".join(words) + ")"
+    return f"^{one}(,{one})*$"
+
+
 def _path(name: str, schema: Schema, description: str) -> Parameter:
     return Parameter(name=name, param_in="path", required=True, schema=schema, description=description)
 
@@ -143,11 +149,12 @@ GEOJSON_FILTERS = [
     _query("au", _string(format="date"), "Marches jusqu'à cette date."),
 ]
 OPEN311_FILTERS = [
-    _query("service_request_id", _string(), "Numéros de constats séparés par des virgules (ignore les autres filtres)."),
-    _query("service_code", _string(), "Enjeux séparés par des virgules."),
+    _query("service_request_id", _string(pattern=r"^[0-9]+(,[0-9]+)*$"),
+           "Numéros de constats séparés par des virgules (ignore les autres filtres)."),
+    _query("service_code", _string(pattern=_list_of(gusp.codes("issue"))), "Enjeux séparés par des virgules."),
     _query("start_date", _string(format="date-time"), "Constats à partir de ce moment (W3C)."),
     _query("end_date", _string(format="date-time"), "Constats jusqu'à ce moment (W3C)."),
-    _query("status", _string(), "open, closed, ou les deux séparés par une virgule."),
+    _query("status", _string(pattern=_list_of(("open", "closed"))), "open, closed, ou les deux séparés par une virgule."),
     _query("page", Schema(type=OpenAPIType.INTEGER, minimum=1), "Page (1 par défaut)."),
     _query("page_size", Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=1000), "Taille de page."),
     API_KEY,
