@@ -1,14 +1,16 @@
 """Property-based fuzz of the JSON API and Open311, driven by the app's own OpenAPI schema.
 
-Schemathesis makes requests from /schema/openapi.json (valid ones, and ones that break the
-schema on purpose), the app answers in-process on the test database, which holds an open walk
-with a participant token (sent as `Authorization: Bearer` in most examples), a stored
-constat and an Open311 key; some examples come from a signed-in coordinator. Each answer must be: never a 5xx; an error in the shape its route
-documents (the API's `{error, detail, fields?}`, Open311's list of `{code, description}`) with a
-status the schema lists; well-formed XML on Open311's .xml URLs; one charset in Content-Type.
+Schemathesis makes requests from the schema the app serves at /schema/openapi.json (valid ones,
+and ones that break the schema on purpose); the app answers in-process on the test database,
+which holds an open walk with a participant token (sent as `Authorization: Bearer` in most
+examples), a stored constat and an Open311 key; some examples come from a signed-in coordinator.
+Each answer must be: never a 5xx; an error in the shape its route documents (the API's
+`{error, detail, fields?}`, Open311's list of `{code, description}`) with a status the schema
+lists; well-formed XML on Open311's .xml URLs; one charset in Content-Type.
 
 Bounded and reproducible: FUZZ_EXAMPLES examples per operation and generation mode,
-derandomized, no deadline, no example database. WALKAPP_FUZZ_EXAMPLES raises it for a longer hunt.
+derandomized, no deadline, no example database. WALKAPP_FUZZ_EXAMPLES raises it for a longer
+hunt, WALKAPP_FUZZ_KEEP_GOING lists every 5xx instead of stopping at the first.
 """
 
 from __future__ import annotations

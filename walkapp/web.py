@@ -167,4 +167,5 @@ def exception_handler(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {Exception: exception_handler}
 
 
-__all__ = ["HTMXRequest", "render", "redirect", "outside_htmx", "error_response", "error_renderer", "EXCEPTION_HANDLERS"]
+__all__ = ["HTMXRequest", "render", "redirect", "outside_htmx", "error_response", "error_renderer",
+           "EXCEPTION_HANDLERS"]

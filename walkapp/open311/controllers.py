@@ -124,8 +124,9 @@ class GeoReportController(Controller):
         path = media_store().path(photo.display_path)
         if not path.is_file():
             raise AppError(status=404, detail="Le fichier de cette photo est introuvable sur le serveur.")
-        return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg", media_type="image/jpeg",
-                    content_disposition_type="inline", headers={"Cache-Control": "private, max-age=3600"})
+        return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg",
+                    media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=3600"})
 
     @get("/{rest:path}", include_in_schema=False)
     async def unknown(self, request: Request, rest: FromPath[str]) -> Response:
