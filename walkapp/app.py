@@ -30,6 +30,7 @@ from .sessions import DatabaseSessionConfig, DatabaseSessionStore
 from .field.controllers import FieldController, OfflineSupport
 from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
+from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         debug=False,
     )
     app.state.settings = settings
+    document(app)  # what the handlers read themselves, and our error shapes (openapi.py)
     return app
 
 

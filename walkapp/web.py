@@ -51,6 +51,12 @@ def redirect(request: Request, path: str) -> Response:
     return Redirect(path=path, status_code=303)
 
 
+def outside_htmx(request: Request, page: str) -> Response | None:
+    """For URLs that only serve a block to htmx: a person who opens one in the address bar (a
+    reload, a bookmark) is sent to the page the block belongs to; None when htmx asks."""
+    return None if getattr(request, "htmx", False) else Redirect(path=page, status_code=303)
+
+
 # ---------------------------------------------------------------- errors: one type, three shapes
 
 PAGE, JSON, OPEN311 = "page", "json", "open311"
@@ -157,4 +163,5 @@ def exception_handler(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {Exception: exception_handler}
 
 
-__all__ = ["HTMXRequest", "render", "redirect", "error_response", "error_renderer", "EXCEPTION_HANDLERS"]
+__all__ = ["HTMXRequest", "render", "redirect", "outside_htmx", "error_response", "error_renderer",
+           "EXCEPTION_HANDLERS"]

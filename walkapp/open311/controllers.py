@@ -14,7 +14,7 @@ from ..observations import services as observations
 from ..observations.controllers import media_store
 from ..policy import actor_of, allowed, open311_condition, require, with_api_key
 from ..tables import Observation, Photo, Walk
-from ..validation import clean_text
+from ..validation import clean_text, parse_id
 from ..web import ERRORS_OPT, OPEN311, redirect, render
 from . import georeport, keys
 from .formats import format_of, respond, split_format
@@ -74,10 +74,11 @@ class GeoReportController(Controller):
 
     @get("/requests/{name:str}", summary="Open311 : un constat")
     async def request_by_id(self, request: Request, name: FromPath[str]) -> Response:
-        ident, fmt = split_format(name)
-        if not ident.isdigit() or len(ident) > 12:
+        stem, fmt = split_format(name)
+        ident = parse_id(stem)  # None too past the database's integer: such a number names nothing
+        if ident is None:
             raise AppError(status=404, detail="Demande introuvable : le numéro du constat est attendu.")
-        rows = await _rows(_and(await readable(request), Observation.id == int(ident)))
+        rows = await _rows(_and(await readable(request), Observation.id == ident))
         if not rows:
             raise AppError(status=404, detail=f"Demande n° {ident} introuvable.")
         return respond(fmt, "service_requests", await georeport.requests_json(rows, str(request.base_url)))
@@ -105,16 +106,18 @@ class GeoReportController(Controller):
     @get("/media/{name:str}", include_in_schema=False)
     async def media(self, request: Request, name: FromPath[str]) -> File:
         stem, _, ext = name.rpartition(".")
-        if ext != "jpg" or not stem.isdigit() or len(stem) > 12:
+        photo_id = parse_id(stem) if ext == "jpg" else None
+        if photo_id is None:
             raise AppError(status=404, detail="Photo introuvable.")
-        photo = await Photo.objects().where(Photo.id == int(stem)).first()
+        photo = await Photo.objects().where(Photo.id == photo_id).first()
         if photo is None or not await _rows(_and(await readable(request), Observation.id == photo.observation)):
             raise AppError(status=404, detail="Photo introuvable.")
         path = media_store().path(photo.display_path)
         if not path.is_file():
             raise AppError(status=404, detail="Le fichier de cette photo est introuvable sur le serveur.")
-        return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg", media_type="image/jpeg",
-                    content_disposition_type="inline", headers={"Cache-Control": "private, max-age=3600"})
+        return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg",
+                    media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=3600"})
 
     @get("/{rest:path}", include_in_schema=False)
     async def unknown(self, request: Request, rest: FromPath[str]) -> Response:

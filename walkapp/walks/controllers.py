@@ -8,7 +8,7 @@ from litestar.response import Template
 
 from ..policy import actor_of, allowed, can, require, session_participants
 from ..tables import Walk
-from ..web import redirect, render
+from ..web import outside_htmx, redirect, render
 from . import services
 from .services import StopInput, WalkInput
 
@@ -50,8 +50,11 @@ class WalkController(Controller):
         return redirect(request, f"/marches/{walk.id}")
 
     @get("/halte", guards=[allowed("walk.plan")])
-    async def empty_stop_row(self, request: Request, index: FromQuery[int] = 1) -> Template:
+    async def empty_stop_row(self, request: Request, index: FromQuery[int] = 1) -> Response | Template:
         """One more halte row for the form (htmx appends it)."""
+        elsewhere = outside_htmx(request, "/marches/nouvelle")
+        if elsewhere:
+            return elsewhere
         return render(request, FORM, block="stop_row", stop=StopInput(name="", lat=None, lon=None),
                       index=max(1, min(index, services.MAX_STOPS)), errors={})
 
@@ -64,9 +67,12 @@ class WalkController(Controller):
                       participants=await services.walk_participants(walk_id), join_url=url)
 
     @get("/{walk_id:int}/participants")
-    async def participants_block(self, request: Request, walk_id: FromPath[int]) -> Template:
+    async def participants_block(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
         walk = await services.get_walk(walk_id)
         require(actor_of(request), "walk.participants", walk)
+        elsewhere = outside_htmx(request, f"/marches/{walk.id}")
+        if elsewhere:
+            return elsewhere
         return render(request, DETAIL, block="participants", walk=walk,
                       participants=await services.walk_participants(walk_id))
 
