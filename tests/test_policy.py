@@ -18,7 +18,7 @@ from test_open311 import post_fields
 from walkapp import policy
 from walkapp.actions import services as actions
 from walkapp.actions.forms import ActionInput
-from walkapp.errors import Conflict, Forbidden, SignInRequired
+from walkapp.errors import Conflict, Forbidden, JoinRequired, SignInRequired
 from walkapp.open311 import keys
 from walkapp.tables import Action, ActionEvent, Observation, ObservationEvent, Participant, Walk
 
@@ -116,7 +116,7 @@ def test_refusals_say_the_rule_with_the_right_status():
     # A resident is told to join the walk, not to sign in.
     with pytest.raises(SignInRequired) as stranger:
         policy.require(actors["anonymous"], "walk.see", objects["walk"])
-    assert stranger.value.code == "join_required" and "Rejoignez" in stranger.value.detail
+    assert isinstance(stranger.value, JoinRequired) and stranger.value.code == "unauthorized" and "Rejoignez" in stranger.value.detail
 
 
 @pytest.mark.parametrize("status, error, words", [("planned", Conflict, "pas encore commencé"),
@@ -329,7 +329,7 @@ async def test_a_blank_or_unknown_bearer_token_is_anonymous_never_the_cookie(hea
     created = await client.post("/marches/", data={"title": "Pirate"}, headers=auth, follow_redirects=False)
     assert created.status_code == 401 and await Walk.count() == 1
     posted = await post_observation(client, walk, fields(), headers=auth)
-    assert posted.status_code == 401 and posted.json()["error"] == "join_required"
+    assert posted.status_code == 401 and posted.json()["error"] == "unauthorized"
     assert (await client.get(f"/api/v1/walks/{walk.id}/observations", headers=auth)).status_code == 401
     assert await Observation.count() == 0
 

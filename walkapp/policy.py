@@ -40,7 +40,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from .errors import AppError, Conflict, Forbidden, SignInRequired
+from .errors import AppError, Conflict, Forbidden, JoinRequired, SignInRequired
 from .tables import ApiKey, Observation, Participant, StaffUser, Walk
 
 # ---------------------------------------------------------------- actors
@@ -350,7 +350,7 @@ def refusal(actor: Actor, verb: str, obj: Any = None) -> AppError | None:
     if not _admitted(actor, verb, obj):
         if actor.is_anonymous:
             # Joining is a resident's way in: no sign-in page for them (web.page_error).
-            return SignInRequired(rule.stranger, code="join_required" if rule.join else None)
+            return (JoinRequired if rule.join else SignInRequired)(rule.stranger)
         return Forbidden(rule.refusal)
     refused = rule.states.get(_walk_status(obj) or "")
     return type(refused)(refused.detail, code=refused.code) if refused is not None else None

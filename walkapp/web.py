@@ -15,7 +15,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from . import clock, gusp, policy
-from .errors import CSRF_SENTENCE, AppError
+from .errors import CSRF_SENTENCE, AppError, JoinRequired
 from .headers import csp_nonce
 
 log = logging.getLogger("walkapp")
@@ -120,8 +120,8 @@ def json_error(request: Request, error: AppError) -> Response:
 @error_renderer(PAGE)
 def page_error(request: Request, error: AppError) -> Response:
     htmx = bool(getattr(request, "htmx", False))
-    # A resident told to join a walk (code "join_required") reads why; only staff sign in.
-    if error.status == 401 and error.code == "unauthorized" and request.method in ("GET", "HEAD") and not htmx:
+    # A resident told to join a walk (JoinRequired) reads why; only staff are sent to sign in.
+    if error.status == 401 and not isinstance(error, JoinRequired) and request.method in ("GET", "HEAD") and not htmx:
         return Redirect(path=f"/connexion?suite={quote(request.url.path)}", status_code=303)
     context = {"status": error.status, "detail": error.detail}
     if htmx:
