@@ -31,7 +31,7 @@ from .observations.controllers import ObservationApi, PhotoFiles
 from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
-from .web import EXCEPTION_HANDLERS, configure_jinja
+from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
 
 SESSION_DAYS = 30
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
                     DefineMiddleware(CSRFUnlessBearer, config=csrf)],
         template_config=templates,
         plugins=[HTMXPlugin()],
+        request_class=WalkRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=ids_in_range,
         request_max_body_size=MAX_FORM_BYTES,

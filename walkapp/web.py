@@ -16,7 +16,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from . import gusp
-from .errors import CSRF_SENTENCE, AppError
+from .errors import CSRF_SENTENCE, AppError, Invalid
 
 log = logging.getLogger("walkapp")
 
@@ -34,6 +34,20 @@ def configure_jinja(env: Environment) -> None:
     env.filters["date_fr"] = format_date
     env.filters["datetime_fr"] = format_datetime
     env.globals.update(gusp.template_globals())
+
+
+class WalkRequest(HTMXRequest):
+    """The app's request: htmx's, with a form that can't be decoded refused in French."""
+
+    async def form(self) -> Any:
+        # Litestar decodes each multipart text field with its charset, strictly: invalid UTF-8
+        # (or an unknown charset) would be a 500. Every reader of a form (handlers, the CSRF
+        # check) comes through here.
+        try:
+            return await super().form()
+        except (UnicodeDecodeError, LookupError):
+            raise Invalid("Un champ du formulaire n'est pas du texte lisible (UTF-8 attendu) : "
+                          "rien n'a été enregistré.") from None
 
 
 def render(request: Request, template: str, block: str | None = None, status_code: int = 200,

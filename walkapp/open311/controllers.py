@@ -15,7 +15,7 @@ from ..observations.access import bearer_token
 from ..observations.controllers import media_store
 from ..security import requires_coordinator
 from ..tables import Observation, Photo, Walk
-from ..validation import clean_text
+from ..validation import clean_text, parse_id
 from ..web import ERRORS_OPT, OPEN311, redirect, render
 from . import georeport, keys
 from .formats import format_of, respond, split_format
@@ -82,9 +82,10 @@ class GeoReportController(Controller):
     @get("/requests/{name:str}", summary="Open311 : un constat")
     async def request_by_id(self, request: Request, name: FromPath[str]) -> Response:
         ident, fmt = split_format(name)
-        if not ident.isdigit() or len(ident) > 12:
+        observation_id = parse_id(ident)
+        if observation_id is None:
             raise AppError(status=404, detail="Demande introuvable : le numéro du constat est attendu.")
-        rows = await _rows(_and(await readable(request), Observation.id == int(ident)))
+        rows = await _rows(_and(await readable(request), Observation.id == observation_id))
         if not rows:
             raise AppError(status=404, detail=f"Demande n° {ident} introuvable.")
         return respond(fmt, "service_requests", await georeport.requests_json(rows, str(request.base_url)))
@@ -114,9 +115,10 @@ class GeoReportController(Controller):
     @get("/media/{name:str}", include_in_schema=False)
     async def media(self, request: Request, name: FromPath[str]) -> File:
         stem, _, ext = name.rpartition(".")
-        if ext != "jpg" or not stem.isdigit() or len(stem) > 12:
+        photo_id = parse_id(stem)
+        if ext != "jpg" or photo_id is None:
             raise AppError(status=404, detail="Photo introuvable.")
-        photo = await Photo.objects().where(Photo.id == int(stem)).first()
+        photo = await Photo.objects().where(Photo.id == photo_id).first()
         if photo is None or not await _rows(_and(await readable(request), Observation.id == photo.observation)):
             raise AppError(status=404, detail="Photo introuvable.")
         path = media_store().path(photo.display_path)
@@ -162,7 +164,8 @@ class ApiKeyController(Controller):
         elif len(name) > keys.MAX_NAME:
             errors["name"] = f"Nom : {keys.MAX_NAME} caractères au plus."
         walk_raw = clean_text(form.get("walk"), max_length=20)
-        walk = await Walk.objects().where(Walk.id == int(walk_raw)).first() if walk_raw.isdigit() else None
+        walk_id = parse_id(walk_raw)
+        walk = await Walk.objects().where(Walk.id == walk_id).first() if walk_id else None
         if walk is None:
             errors["walk"] = "Marche : choisissez la marche où iront les constats reçus."
         if errors:

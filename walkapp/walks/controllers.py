@@ -10,6 +10,7 @@ from ..errors import Forbidden
 from ..observations.access import current_participant, session_participants
 from ..security import requires_coordinator, requires_staff
 from ..tables import Walk
+from ..validation import parse_id
 from ..web import redirect, render
 from . import services
 from .services import StopInput, WalkInput
@@ -137,6 +138,6 @@ class JoinController(Controller):
     async def home(self, request: Request) -> Response | Template:
         if request.user is not None:
             return redirect(request, "/marches")
-        ids = [int(k) for k in session_participants(request) if k.isdigit()]
+        ids = [i for i in map(parse_id, session_participants(request)) if i is not None]
         walks = await Walk.objects().where(Walk.id.is_in(ids)).order_by(Walk.date, ascending=False) if ids else []
         return render(request, "home.html", walks=walks)
