@@ -73,6 +73,9 @@ async def test_api_reads_numbers_in_ascii_only_and_refuses_without_storing(clien
         assert response.status_code == 422, (data, response.text)
         body = response.json()
         assert body["error"] == "invalid" and words in body["detail"] and body["fields"], body
+    as_file = await post_observation(client, walk, fields(description=None),
+                                     [("description", ("d.txt", b"Un commentaire", "text/plain"))])
+    assert as_file.status_code == 422 and "pas un fichier" in as_file.json()["detail"], as_file.text
     assert await Observation.count() == 0 and await Photo.count() == 0
     assert media_files(media) == before
 

@@ -126,7 +126,11 @@ class ConstatInput:
         values: dict[str, Any] = {}
         errors: dict[str, str] = {}
         for name in names:
-            values[name] = _READERS[name](errors, name, form.get(name), label[name])
+            raw = form.get(name)
+            if raw is not None and not isinstance(raw, str):  # a file sent under a field's name
+                errors[name] = f"{label[name]} : du texte est attendu, pas un fichier."
+                continue
+            values[name] = _READERS[name](errors, name, raw, label[name])
         if "lat" in values or "lon" in values:
             _position(values, errors, partial)
         return values, errors
