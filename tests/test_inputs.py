@@ -14,7 +14,7 @@ from conftest import PHOTOS, csrf_headers, make_walk, post_form, shown, sign_in
 from test_api_observations import fields, join, media_files, photo, post_observation
 from test_open311 import assert_json_error, make_key, post_fields
 
-from walkapp import photos
+from walkapp import clock, photos
 from walkapp.observations import services
 from walkapp.observations.controllers import MAX_PHOTOS, MAX_UPLOAD_BYTES
 from walkapp.observations.schemas import ObservationInput
@@ -42,7 +42,7 @@ def store() -> MediaStore:
 async def walk_of_today(status="open"):
     """A walk dated today on the site's calendar, so that a phone's "now" is plausible."""
     walk = await make_walk(status)
-    today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=1))).date()
+    today = clock.today()
     await Walk.update({Walk.date: today}).where(Walk.id == walk.id)
     walk.date = today
     return walk

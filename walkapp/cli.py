@@ -163,6 +163,12 @@ def main(argv: list[str] | None = None) -> None:
     p_backup.add_argument("--out", help="the folder to create (default: backups/walkapp-<date>-<time>)")
 
     args = parser.parse_args(argv)
+    from .settings import SettingsError, get_settings
+
+    try:
+        get_settings()  # a setting that cannot work (WALKAPP_TIMEZONE…) stops here in one sentence
+    except SettingsError as error:
+        sys.exit(f"walkapp: {error}")
     if args.command == "serve":
         serve(args.host, args.port)
     elif args.command == "migrate":

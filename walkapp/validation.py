@@ -7,6 +7,8 @@ import math
 import re
 import unicodedata
 
+from . import clock
+
 # Control characters (but tab and newline in long texts) never belong in a name or a comment, nor
 # do surrogates (invalid UTF-8 decoded with "surrogateescape") and Unicode's non-characters
 # (U+FFFE, U+FFFF, U+FDD0..U+FDEF and the last two of every plane), which XML 1.0 refuses.
@@ -107,9 +109,9 @@ def coordinate(errors: dict[str, str], name: str, value: object, label: str, lim
                   hint=" (degrés décimaux, ex. 50.5636)")
 
 
-def instant(errors: dict[str, str], name: str, value: object, label: str, *, zone: dt.tzinfo,
+def instant(errors: dict[str, str], name: str, value: object, label: str, *,
             bounded: bool = True) -> dt.datetime | None:
-    """An ISO 8601 / W3C date-time, in UTC. Without an offset it is read in `zone` (the site's).
+    """An ISO 8601 / W3C date-time, in UTC. Without an offset it is the site's time (clock).
     `bounded`: refused before 2000 or more than a day ahead of now (the date of a constat); else
     any date (a search filter). None, and a French message in `errors`, when refused; a date near
     the ends of the calendar (0001-01-01T00:00:00+14:00) is refused, never an OverflowError."""
@@ -122,13 +124,13 @@ def instant(errors: dict[str, str], name: str, value: object, label: str, *, zon
         errors[name] = f"{label} : format ISO 8601 attendu (ex. 2026-11-25T14:30:00+01:00)."
         return None
     try:
-        result = (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(dt.UTC)
+        result = clock.assume_local(parsed)
     except OverflowError:
         result = None
     if result is None:
         errors[name] = f"{label} : cette date est hors du calendrier."
         return None
-    if bounded and not EARLIEST <= result <= dt.datetime.now(dt.UTC) + AHEAD:
+    if bounded and not EARLIEST <= result <= clock.now() + AHEAD:
         errors[name] = f"{label} : la date doit être comprise entre l'an 2000 et demain."
         return None
     return result

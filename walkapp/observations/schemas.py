@@ -7,9 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import gusp
+from .. import clock, gusp
 from ..errors import Invalid
-from ..photos import LOCAL_TZ
 from ..tables import Observation, Photo
 from ..validation import clean_text, coordinate, instant, number, parse_id
 
@@ -54,7 +53,7 @@ def photo_json(photo: Photo | dict[str, Any]) -> dict[str, Any]:
         "height": get("height"),
         "bytes": get("bytes"),
         "content_type": get("content_type"),
-        "taken_at": _iso(get("taken_at")),
+        "taken_at": clock.iso(get("taken_at")),
         **photo_urls(get("id")),
     }
 
@@ -76,8 +75,8 @@ def observation_json(observation: Observation, photos: list[Photo], author: str 
         "location_source": observation.location_source,
         "street": observation.street,
         "stop_id": _id(observation.stop),
-        "observed_at": _iso(observation.observed_at),
-        "received_at": _iso(observation.received_at),
+        "observed_at": clock.iso(observation.observed_at),
+        "received_at": clock.iso(observation.received_at),
         "status": observation.status,
         "author": author,
         "photos": [photo_json(p) for p in photos],
@@ -86,10 +85,6 @@ def observation_json(observation: Observation, photos: list[Photo], author: str 
 
 def _id(value: Any) -> int | None:
     return getattr(value, "id", value)
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 # ---------------------------------------------------------------- the one constat input
@@ -196,7 +191,7 @@ def _stop(errors: dict[str, str], name: str, value: object, label: str) -> int |
 
 def _observed_at(errors: dict[str, str], name: str, value: object, label: str) -> dt.datetime | None:
     raw = clean_text(value, max_length=60)
-    return instant(errors, name, raw, label, zone=LOCAL_TZ) if raw else None
+    return instant(errors, name, raw, label) if raw else None
 
 
 _READERS = {
@@ -233,7 +228,7 @@ def plausible_for_walk(observed_at: dt.datetime, walk_date: dt.date) -> bool:
     """Whether a phone's date can be the moment of a constat of the walk of `walk_date`: the
     same day on the site's calendar, give or take WALK_DATE_SLACK_DAYS (a walk written up the
     next morning, a follow-up sent from the office)."""
-    local_day = observed_at.astimezone(LOCAL_TZ).date()
+    local_day = clock.local(observed_at).date()
     return abs((local_day - walk_date).days) <= WALK_DATE_SLACK_DAYS
 
 
