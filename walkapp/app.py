@@ -1,4 +1,4 @@
-"""The app, assembled in one place: settings, database, sessions, CSRF, templates, routes."""
+"""The app, assembled in one place: settings, database, sessions, CSRF, security headers, templates, routes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from litestar import Litestar, Request
 from litestar.types import Message, Receive, Scope, Send
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -21,10 +20,12 @@ from litestar.template.config import TemplateConfig
 from . import db
 from .errors import NotFound
 from .validation import MAX_ID
-from .accounts.controllers import AccountController
+from .accounts.controllers import AccountController, StaffAccountController
 from .actions.controllers import ActionController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
+from .headers import security_headers
 from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddleware
+from .sessions import DatabaseSessionConfig, DatabaseSessionStore
 from .field.controllers import FieldController, OfflineSupport
 from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
@@ -33,7 +34,6 @@ from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
 
-SESSION_DAYS = 30
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 
 
@@ -79,13 +79,8 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         finally:
             await db.release()
 
-    session = CookieBackendConfig(
-        secret=_key(settings.secret_key, "session"),
-        key="walkapp_session",
-        max_age=SESSION_DAYS * 24 * 3600,
-        httponly=True,
-        samesite="lax",
-    )
+    # Sessions live in the database (walkapp.sessions): every worker shares them, and they can end.
+    session = DatabaseSessionConfig(store="sessions")
     csrf = CSRFConfig(
         secret=_key(settings.secret_key, "csrf").hex(),
         cookie_name="walkapp_csrf",
@@ -93,10 +88,12 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         cookie_httponly=True,  # pages put the token in the X-CSRFToken header themselves
         cookie_samesite="lax",
     )
-    templates = TemplateConfig(directory=TEMPLATES_DIR, engine=Jinja, engine_callback=lambda e: configure_jinja(e.engine))
+    templates = TemplateConfig(directory=TEMPLATES_DIR, engine=Jinja,
+                               engine_callback=lambda e: configure_jinja(e.engine))
     app = WalkApp(
         route_handlers=[
             AccountController,
+            StaffAccountController,
             WalkController,
             JoinController,
             FieldController,
@@ -119,6 +116,8 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         request_class=WalkRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=ids_in_range,
+        before_send=[security_headers(settings.tiles_url)],
+        stores={"sessions": DatabaseSessionStore()},
         request_max_body_size=MAX_FORM_BYTES,
         openapi_config=OpenAPIConfig(
             title="walkapp",

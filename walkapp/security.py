@@ -1,12 +1,9 @@
-"""Passwords, the sign-in throttle, who is signed in, and the role guards of the routes."""
+"""Passwords, who is signed in, and the role guards of the routes (the sign-in throttle: accounts.throttle)."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
@@ -44,47 +41,6 @@ def new_token(nbytes: int = 24) -> str:
 
 def same_secret(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
-
-
-@dataclass
-class SignInThrottle:
-    """Counts failed sign-ins per e-mail and per client address in a sliding window.
-
-    In memory: walkapp runs as one process on a small server; a restart forgets, which is fine
-    for slowing down password guessing.
-    """
-
-    per_email: int = 5
-    per_address: int = 20
-    window_s: float = 15 * 60
-    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures[key]
-        while times and times[0] < now - self.window_s:
-            times.popleft()
-        return times
-
-    def retry_after(self, email: str, address: str) -> int:
-        """Seconds to wait before another try is allowed; 0 when allowed now."""
-        now = time.monotonic()
-        waits = []
-        for key, limit in ((f"e:{email}", self.per_email), (f"a:{address}", self.per_address)):
-            times = self._recent(key, now)
-            if len(times) >= limit:
-                waits.append(int(times[0] + self.window_s - now) + 1)
-        return max(waits, default=0)
-
-    def failed(self, email: str, address: str) -> None:
-        now = time.monotonic()
-        self._failures[f"e:{email}"].append(now)
-        self._failures[f"a:{address}"].append(now)
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(f"e:{email}", None)
-
-
-sign_in_throttle = SignInThrottle()
 
 
 class SessionUserMiddleware(AbstractAuthenticationMiddleware):

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from . import clock, gusp
 from .errors import CSRF_SENTENCE, AppError, Invalid
+from .headers import csp_nonce
 
 log = logging.getLogger("walkapp")
 
@@ -26,6 +27,7 @@ def configure_jinja(env: Environment) -> None:
     env.filters["datetime_fr"] = clock.datetime_text
     env.filters["time_fr"] = clock.time_text
     env.globals.update(gusp.template_globals())
+    env.globals["csp_nonce"] = csp_nonce
 
 
 class WalkRequest(HTMXRequest):
