@@ -34,7 +34,7 @@ from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
-from .web import EXCEPTION_HANDLERS, configure_jinja
+from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
 
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
                     DefineMiddleware(CSRFUnlessBearer, config=csrf)],
         template_config=templates,
         plugins=[HTMXPlugin()],
+        request_class=WalkRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=ids_in_range,
         before_send=[security_headers(settings.tiles_url)],

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import weakref
 from contextlib import asynccontextmanager
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -80,3 +81,16 @@ async def write_transaction() -> AsyncIterator[None]:
     else:
         async with db.transaction():
             yield
+
+
+async def lock_names(names: Iterable[str]) -> None:
+    """Inside a write_transaction: holds `names` (e.g. photo hashes) until it ends, so that two
+    transactions deciding about the same thing (may this file go? is it there for my row?) take
+    turns. SQLite's write transaction already excludes every other writer; PostgreSQL takes one
+    transaction-scoped advisory lock per name, in sorted order so that two never deadlock."""
+    db = engine()
+    if db.engine_type != "postgres":
+        return
+    for name in sorted(set(names)):
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        await db.run_ddl(f"SELECT pg_advisory_xact_lock({key})")

@@ -132,15 +132,20 @@ def process(data: bytes, filename: str = "") -> ProcessedPhoto:
     )
 
 
-def store(store: MediaStore, data: bytes, processed: ProcessedPhoto) -> StoredPhoto:
-    """Writes the original byte-for-byte and both derived images (each only if absent)."""
+def stored_paths(processed: ProcessedPhoto) -> StoredPhoto:
+    """Where a processed photo's three files go (content-addressed: known before writing)."""
     sha = processed.sha256
-    stored = StoredPhoto(
+    return StoredPhoto(
         processed,
         original_path=MediaStore.content_path("originals", sha, processed.extension),
         display_path=MediaStore.content_path("display", sha, "jpg"),
         thumb_path=MediaStore.content_path("thumbs", sha, "jpg"),
     )
+
+
+def store(store: MediaStore, data: bytes, processed: ProcessedPhoto) -> StoredPhoto:
+    """Writes the original byte-for-byte and both derived images (each only if absent)."""
+    stored = stored_paths(processed)
     store.write(stored.original_path, data)
     store.write(stored.display_path, processed.display_jpeg)
     store.write(stored.thumb_path, processed.thumb_jpeg)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
+
+from . import clock
 
 # Control characters (but tab and newline in long texts) never belong in a name or a comment, nor
 # do surrogates (invalid UTF-8 decoded with "surrogateescape") and Unicode's non-characters
@@ -18,6 +21,12 @@ _CONTROL = re.compile(
 # beyond it names nothing, and is never sent to the database (where it would overflow).
 MAX_ID = 2**31 - 1
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A decimal number in ASCII (float() also reads "1_0", "٣", "inf" and "nan": nobody types those).
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?", re.ASCII)
+# The instants a constat can have been made: the app did not exist before 2000, and a phone's
+# clock a little ahead is tolerated, not one a year ahead.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+AHEAD = dt.timedelta(days=1)
 
 
 def clean_text(value: object, *, max_length: int, multiline: bool = False) -> str:
@@ -75,14 +84,53 @@ def french_date(errors: dict[str, str], name: str, value: object, label: str) ->
     return None
 
 
-def coordinate(errors: dict[str, str], name: str, value: object, label: str, limit: float) -> float | None:
-    text = clean_text(value, max_length=32).replace(",", ".")
+def number(errors: dict[str, str], name: str, value: object, label: str, low: float, high: float, *,
+           required: bool = True, hint: str = "") -> float | None:
+    """A decimal number (a comma is read as the decimal point) within [low, high]; None, and a
+    French message in `errors`, when it is not one. Empty is None, an error only if `required`."""
+    text = clean_text(value, max_length=40).replace(",", ".")
+    if not text and not required:
+        return None
+    if not _DECIMAL.fullmatch(text):
+        shown = f" : « {text[:20]} » n'est pas un nombre" if text else ""
+        errors[name] = f"{label} : saisissez un nombre{hint}{shown}."
+        return None
+    result = float(text)
+    if not math.isfinite(result) or not low <= result <= high:
+        errors[name] = f"{label} : doit être compris entre {low:g} et {high:g}."
+        return None
+    return result
+
+
+def coordinate(errors: dict[str, str], name: str, value: object, label: str, limit: float, *,
+               required: bool = True) -> float | None:
+    """A latitude (limit 90) or longitude (limit 180) in decimal degrees (WGS 84)."""
+    return number(errors, name, value, label, -limit, limit, required=required,
+                  hint=" (degrés décimaux, ex. 50.5636)")
+
+
+def instant(errors: dict[str, str], name: str, value: object, label: str, *,
+            bounded: bool = True) -> dt.datetime | None:
+    """An ISO 8601 / W3C date-time, in UTC. Without an offset it is the site's time (clock).
+    `bounded`: refused before 2000 or more than a day ahead of now (the date of a constat); else
+    any date (a search filter). None, and a French message in `errors`, when refused; a date near
+    the ends of the calendar (0001-01-01T00:00:00+14:00) is refused, never an OverflowError."""
+    text = clean_text(value, max_length=60)
+    if "T" in text:
+        text = text.replace(" ", "+")  # a "+01:00" sent unencoded in a query string reads " 01:00"
     try:
-        number = float(text)
+        parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        errors[name] = f"{label} : saisissez un nombre (degrés décimaux, ex. 50.5636)."
+        errors[name] = f"{label} : format ISO 8601 attendu (ex. 2026-11-25T14:30:00+01:00)."
         return None
-    if not -limit <= number <= limit or number != number:
-        errors[name] = f"{label} : doit être compris entre -{limit:g} et {limit:g}."
+    try:
+        result = clock.assume_local(parsed)
+    except OverflowError:
+        result = None
+    if result is None:
+        errors[name] = f"{label} : cette date est hors du calendrier."
         return None
-    return number
+    if bounded and not EARLIEST <= result <= clock.now() + AHEAD:
+        errors[name] = f"{label} : la date doit être comprise entre l'an 2000 et demain."
+        return None
+    return result

@@ -15,7 +15,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from . import clock, gusp, policy
-from .errors import CSRF_SENTENCE, AppError, JoinRequired
+from .errors import CSRF_SENTENCE, AppError, Invalid, JoinRequired
 from .headers import csp_nonce
 
 log = logging.getLogger("walkapp")
@@ -29,6 +29,20 @@ def configure_jinja(env: Environment) -> None:
     env.globals.update(gusp.template_globals())
     env.globals["csp_nonce"] = csp_nonce
     env.globals["can"] = policy.template_can  # permissions: templates never test a role
+
+
+class WalkRequest(HTMXRequest):
+    """The app's request: htmx's, with a form that can't be decoded refused in French."""
+
+    async def form(self) -> Any:
+        # Litestar decodes each multipart text field with its charset, strictly: invalid UTF-8
+        # (or an unknown charset) would be a 500. Every reader of a form (handlers, the CSRF
+        # check) comes through here.
+        try:
+            return await super().form()
+        except (UnicodeDecodeError, LookupError):
+            raise Invalid("Un champ du formulaire n'est pas du texte lisible (UTF-8 attendu) : "
+                          "rien n'a été enregistré.") from None
 
 
 def render(request: Request, template: str, block: str | None = None, status_code: int = 200,

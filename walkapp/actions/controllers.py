@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from .. import clock
 from ..errors import BadRequest, NotFound
+from ..validation import parse_id
 from ..web import redirect, render
 from ..policy import ACTION_ALL_FIELDS, ACTION_FOLLOW_FIELDS, actor_of, allowed, can, require
 from . import exports, queries, services
@@ -228,11 +229,11 @@ class ActionController(Controller):
     async def link_from_constat(self, request: Request) -> Response:
         """The constat page's "Lier à une action existante": the action comes in the form."""
         form = await request.form()
-        raw = str(form.get("action") or "").strip()
-        if not raw.isdigit() or len(raw) > 9:
+        action_id = parse_id(form.get("action"))
+        if action_id is None:
             _user(request, "actions.link")
             raise BadRequest("Choisissez l'action à laquelle lier le constat.")
-        return await self._link(request, int(raw), form)
+        return await self._link(request, action_id, form)
 
     async def _link(self, request: Request, action_id: int, form: Any) -> Response:
         user = _user(request, "actions.link")

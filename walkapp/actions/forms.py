@@ -14,7 +14,7 @@ from typing import Any
 from collections.abc import Mapping
 
 from .. import gusp
-from ..validation import clean_text, french_date
+from ..validation import clean_text, french_date, parse_id
 
 # Longest texts accepted, by field (Annexe 2 cells stay readable; a constat list can be long).
 MAX_LENGTHS = {"problem": 2000, "finding": 8000, "actions": 4000, "delay_causes": 2000,
@@ -104,9 +104,9 @@ def parse_ids(value: object) -> list[int]:
     """"12, 13 14" → [12, 13, 14]: the constats of a selection (unknown ones are checked later)."""
     seen: list[int] = []
     for part in re.split(r"[\s,;]+", str(value or "")):
-        part = part.strip().lstrip("n°").strip()
-        if part.isdigit() and int(part) not in seen and len(part) < 10:
-            seen.append(int(part))
+        number = parse_id(part.strip().lstrip("n°").strip())
+        if number is not None and number not in seen:
+            seen.append(number)
     return seen[:500]
 
 
@@ -128,8 +128,9 @@ def _optional_id(errors: dict[str, str], name: str, raw: str, known: set[int]) -
     raw = raw.strip()
     if not raw:
         return None
-    if raw.isdigit() and int(raw) in known:
-        return int(raw)
+    number = parse_id(raw)
+    if number in known:
+        return number
     errors[name] = f"{field_label(name)} : choisissez dans la liste."
     return None
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from .. import clock, gusp
 from ..observations.filters import UrlFilter, first_value
 from ..tables import Action, ActionObservation, Neighbourhood, Observation
+from ..validation import parse_id, parse_int
 from .forms import format_euros
 from .services import partner_ids, partner_names
 
@@ -54,8 +55,9 @@ class ActionFilter(UrlFilter):
         for name, label in labels.items():
             raw = one(name)
             if raw:
-                if raw.isdigit() and len(raw) < 10 and (name != "year" or 1900 < int(raw) < 3000):
-                    values[name] = int(raw)
+                number = parse_int(raw, low=1901, high=2999) if name == "year" else parse_id(raw)
+                if number is not None:
+                    values[name] = number
                 else:
                     errors[name] = f"Filtre « {label} » ignoré : valeur non reconnue."
         state = one("state")

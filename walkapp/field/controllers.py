@@ -12,17 +12,20 @@ from piccolo.query.functions.aggregate import Count
 from .. import gusp
 from ..errors import NotFound
 from ..observations.controllers import media_store, participant_of
+from ..observations.schemas import ConstatInput
 from ..observations.services import delete_observation, observations_with_photos
 from ..policy import actor_of, require
 from ..settings import STATIC_DIR
 from ..tables import Observation, Stop, Walk
-from ..validation import clean_text
+from ..validation import parse_id
 from ..walks import services as walks
 from ..web import ERRORS_OPT, JSON, redirect, render
 
 PAGE = "field/walk.html"
 FEED_LENGTH = 50
 EDIT = "field/edit.html"
+# What the author of a constat may change on the walk (the rest is the committee's: requalifier).
+EDITABLE = ("issue", "angle", "polarity", "description", "street")
 
 
 async def _field_context(request: Request, walk: Walk) -> dict:
@@ -76,10 +79,10 @@ class FieldController(Controller):
         walk = await walks.get_walk(walk_id)
         require(actor_of(request), "walk.lead", walk)
         form = await request.form()
-        stop_id = str(form.get("stop_id", ""))
-        if not stop_id.isdigit() or not await Stop.exists().where((Stop.id == int(stop_id)) & (Stop.walk == walk.id)):
+        stop_id = parse_id(form.get("stop_id"))
+        if stop_id is None or not await Stop.exists().where((Stop.id == stop_id) & (Stop.walk == walk.id)):
             raise NotFound("Cette halte n'appartient pas à la marche.")
-        await Walk.update({Walk.current_stop: int(stop_id)}).where(Walk.id == walk.id)
+        await Walk.update({Walk.current_stop: stop_id}).where(Walk.id == walk.id)
         walk = await walks.get_walk(walk_id)
         return render(request, PAGE, block="live", **await _field_context(request, walk))
 
@@ -90,33 +93,18 @@ class FieldController(Controller):
                       streets=await walks.perimeter_streets(walk.neighbourhood.id))
 
     @post("/constats/{observation_id:int}/modifier", status_code=200)
-    async def edit(self, request: Request, walk_id: FromPath[int], observation_id: FromPath[int]) -> Response | Template:
+    async def edit(self, request: Request, walk_id: FromPath[int],
+                   observation_id: FromPath[int]) -> Response | Template:
         walk, observation = await _own_observation(request, walk_id, observation_id)
-        form = await request.form()
-        errors: dict[str, str] = {}
-        values = {
-            "issue": clean_text(form.get("issue"), max_length=20),
-            "angle": clean_text(form.get("angle"), max_length=20),
-            "polarity": clean_text(form.get("polarity"), max_length=20),
-            "description": clean_text(form.get("description"), max_length=4000, multiline=True),
-            "street": clean_text(form.get("street"), max_length=200),
-        }
-        for kind, message in (("issue", "Enjeu : choisissez l'un des sept enjeux."),
-                              ("angle", "Angle d'analyse : choisissez l'un des quatre angles."),
-                              ("polarity", "Point faible ou point fort : choisissez l'un des deux.")):
-            if not gusp.is_code(kind, values[kind]):
-                errors[kind] = message
-        if len(values["description"]) > 4000:
-            errors["description"] = "Commentaire : 4000 caractères au plus."
-        if len(values["street"]) > 200:
-            errors["street"] = "Rue : 200 caractères au plus."
+        values, errors = ConstatInput.check(await request.form(), partial=True, only=EDITABLE)
         if errors:
             for key, value in values.items():
-                setattr(observation, key, value)
+                setattr(observation, key, value)  # the form keeps what was typed
             return render(request, EDIT, block="form", status_code=422, walk=walk, observation=observation,
                           errors=errors, streets=await walks.perimeter_streets(walk.neighbourhood.id))
-        await Observation.update({getattr(Observation, k): v for k, v in values.items()}).where(
-            Observation.id == observation.id)
+        if values:
+            await Observation.update({getattr(Observation, k): v for k, v in values.items()}).where(
+                Observation.id == observation.id)
         return redirect(request, f"/marches/{walk.id}/terrain")
 
     @post("/constats/{observation_id:int}/supprimer", status_code=200)

@@ -9,7 +9,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import File
 
-from ..errors import AppError, NotFound
+from ..errors import AppError, Invalid, NotFound
 from ..photos import MAX_BYTES
 from ..settings import get_settings
 from ..storage import MediaStore
@@ -18,11 +18,14 @@ from ..walks.services import get_walk, join_walk
 from . import services
 from ..policy import actor_of, require
 from ..web import ERRORS_OPT, JSON
-from .schemas import parse_observation_form
+from .schemas import LABELS, STOP_ELSEWHERE, fit_to_walk, parse_observation_form
 
 MAX_PHOTOS = 8
-# Room for a few full-size photos in one constat; each photo is also held to MAX_BYTES.
-MAX_UPLOAD_BYTES = 4 * MAX_BYTES + 1_000_000
+# Room for the fields and each part's headers: a 4000-character comment is at most 16 kB.
+MAX_FORM_OVERHEAD = 1_000_000
+# A constat as README promises it: MAX_PHOTOS photos of MAX_BYTES each, plus its fields. Above,
+# Litestar refuses the body (413, in the API's shape) before reading it.
+MAX_UPLOAD_BYTES = MAX_PHOTOS * MAX_BYTES + MAX_FORM_OVERHEAD
 
 
 def media_store() -> MediaStore:
@@ -75,9 +78,10 @@ class ObservationApi(Controller):
         participant = await _acting_participant(request, walk)
         form = await request.form()
         data = parse_observation_form(form)
+        fit_to_walk(data, walk.date)
         if data.stop_id is not None and not await Stop.exists().where(
                 (Stop.id == data.stop_id) & (Stop.walk == walk.id)):
-            raise AppError(status=422, code="invalid", detail="Halte : elle n'appartient pas à cette marche.")
+            raise Invalid(fields={"stop_id": f"{LABELS['stop_id']} : {STOP_ELSEWHERE}"})
         existing = await services.find_by_client_uuid(walk.id, data.client_uuid)
         if existing is None:
             data.photos = await _photos_of(form)

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from .. import gusp
 from ..tables import Observation
+from ..validation import parse_id
 
 
 def first_value(params: Mapping[str, Any], name: str) -> str:
@@ -64,8 +65,9 @@ class ObservationFilter(UrlFilter):
         for name in ("walk", "neighbourhood"):
             raw = one(name)
             if raw:
-                if raw.isdigit():
-                    values[name] = int(raw)
+                number = parse_id(raw)  # a number that can't name a row is no filter either
+                if number is not None:
+                    values[name] = number
                 else:
                     errors[name] = f"Filtre « {name} » ignoré : un numéro était attendu."
         for name, kind in (("issue", "issue"), ("angle", "angle"), ("polarity", "polarity"),

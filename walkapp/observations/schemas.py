@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from .. import clock, gusp
 from ..errors import Invalid
 from ..tables import Observation, Photo
-from ..validation import clean_text
+from ..validation import clean_text, coordinate, instant, number, parse_id
 
 MAX_DESCRIPTION = 4000
 MAX_STREET = 200
@@ -31,6 +30,8 @@ class ObservationInput:
     street: str = ""
     stop_id: int | None = None
     observed_at: dt.datetime | None = None
+    # The phone's date when it was too far from the walk's to be believed (see fit_to_walk).
+    observed_at_set_aside: dt.datetime | None = None
     status: str = "new"
     photos: list[tuple[bytes, str]] = field(default_factory=list)  # (content, file name)
 
@@ -86,65 +87,154 @@ def _id(value: Any) -> int | None:
     return getattr(value, "id", value)
 
 
-def _number(form, name: str, label: str, low: float, high: float) -> float | None:
-    raw = clean_text(form.get(name), max_length=40).replace(",", ".")
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise Invalid(f"{label} : « {raw[:20]} » n'est pas un nombre.")
-    if not math.isfinite(value) or not low <= value <= high:
-        raise Invalid(f"{label} : doit être compris entre {low:g} et {high:g}.")
-    return value
+# ---------------------------------------------------------------- the one constat input
+
+# Every field of a constat a person or a client may send, with its label in messages. One set of
+# rules (cleaning, limits, French messages) for the API, the field edit, requalification and
+# Open311, which only rename the fields (`labels`) and choose the status of a refusal.
+LABELS = {
+    "client_uuid": "client_uuid", "issue": "Enjeu", "angle": "Angle d'analyse",
+    "polarity": "Point faible ou point fort", "description": "Commentaire", "street": "Rue",
+    "lat": "Latitude", "lon": "Longitude", "accuracy_m": "Précision", "location_source": "Origine de la position",
+    "stop_id": "Halte", "observed_at": "Date du constat",
+}
+MAX_ACCURACY_M = 100_000
+STOP_ELSEWHERE = "elle n'appartient pas à cette marche."
+# How far (in days, on the site's calendar) a phone's date may be from its walk's date: beyond,
+# the phone's clock is wrong (never set, or reset to 1970/2000), not the walk.
+WALK_DATE_SLACK_DAYS = 2
+
+
+class ConstatInput:
+    """Reads a constat's fields from a form (a mapping). `check` gives (values, errors): the
+    cleaned values by column-like name and French messages by field name; `parse` raises
+    `Invalid(fields=...)` instead. `partial`: only the fields present are read (an edit), else
+    every field is, with its default. `only`: the fields this caller accepts at all."""
+
+    @classmethod
+    def check(cls, form: Any, *, partial: bool = False, only: Any = None,
+              labels: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+        names = [n for n in LABELS if only is None or n in only]
+        if partial:
+            names = [n for n in names if form.get(n) is not None]
+        label = {**LABELS, **(labels or {})}
+        values: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name in names:
+            raw = form.get(name)
+            if raw is not None and not isinstance(raw, str):  # a file sent under a field's name
+                errors[name] = f"{label[name]} : du texte est attendu, pas un fichier."
+                continue
+            values[name] = _READERS[name](errors, name, raw, label[name])
+        if "lat" in values or "lon" in values:
+            _position(values, errors, partial)
+        return values, errors
+
+    @classmethod
+    def parse(cls, form: Any, *, partial: bool = False, only: Any = None) -> dict[str, Any]:
+        values, errors = cls.check(form, partial=partial, only=only)
+        if errors:
+            raise Invalid(" ".join(errors.values()), fields=errors)
+        return values
 
 
 def parse_observation_form(form) -> ObservationInput:
     """Checks the fields of `POST …/observations` (photos are checked by the photo pipeline)."""
-    raw_uuid = clean_text(form.get("client_uuid"), max_length=64)
+    return ObservationInput(**ConstatInput.parse(form))
+
+
+def _choice(kind: str, message: str, default: str | None = None):
+    def read(errors: dict[str, str], name: str, value: object, label: str) -> str | None:
+        code = clean_text(value, max_length=20) or default
+        if code is None and kind == "location_source":
+            return None
+        if not gusp.is_code(kind, code or ""):
+            errors[name] = f"{label} : {message}"
+        return code
+    return read
+
+
+def _text(max_length: int, multiline: bool = False):
+    def read(errors: dict[str, str], name: str, value: object, label: str) -> str:
+        text = clean_text(value, max_length=max_length, multiline=multiline)
+        if len(text) > max_length:
+            errors[name] = f"{label} : {max_length} caractères au plus."
+        return text
+    return read
+
+
+def _uuid(errors: dict[str, str], name: str, value: object, label: str) -> str:
     try:
-        client_uuid = str(uuid.UUID(raw_uuid))
+        return str(uuid.UUID(clean_text(value, max_length=64)))
     except ValueError:
-        raise Invalid("client_uuid : un identifiant UUID est obligatoire (fait par le téléphone).")
-    issue = clean_text(form.get("issue"), max_length=20)
-    if not gusp.is_code("issue", issue):
-        raise Invalid("Enjeu : choisissez l'un des sept enjeux.")
-    angle = clean_text(form.get("angle"), max_length=20)
-    if not gusp.is_code("angle", angle):
-        raise Invalid("Angle d'analyse : choisissez l'un des quatre angles.")
-    polarity = clean_text(form.get("polarity"), max_length=20) or "negative"
-    if not gusp.is_code("polarity", polarity):
-        raise Invalid("Point faible ou point fort : choisissez l'un des deux.")
-    description = clean_text(form.get("description"), max_length=MAX_DESCRIPTION, multiline=True)
-    if len(description) > MAX_DESCRIPTION:
-        raise Invalid(f"Commentaire : {MAX_DESCRIPTION} caractères au plus.")
-    street = clean_text(form.get("street"), max_length=MAX_STREET)
-    if len(street) > MAX_STREET:
-        raise Invalid(f"Rue : {MAX_STREET} caractères au plus.")
-    lat = _number(form, "lat", "Latitude", -90, 90)
-    lon = _number(form, "lon", "Longitude", -180, 180)
-    if (lat is None) != (lon is None):
-        raise Invalid("Position : la latitude et la longitude vont ensemble.")
-    accuracy = _number(form, "accuracy_m", "Précision", 0, 100_000)
-    source = clean_text(form.get("location_source"), max_length=20) or None
-    if source is not None and not gusp.is_code("location_source", source):
-        raise Invalid("Origine de la position inconnue.")
-    if lat is not None and source is None:
-        source = "device"
-    stop_raw = clean_text(form.get("stop_id"), max_length=20)
-    if stop_raw and not stop_raw.isdigit():
-        raise Invalid("Halte : identifiant invalide.")
-    observed_raw = clean_text(form.get("observed_at"), max_length=40)
-    observed_at = None
-    if observed_raw:
-        try:
-            observed_at = dt.datetime.fromisoformat(observed_raw)
-        except ValueError:
-            raise Invalid("Date du constat : format ISO 8601 attendu (ex. 2026-11-25T14:30:00+01:00).")
-        if observed_at.tzinfo is None:
-            observed_at = observed_at.replace(tzinfo=dt.UTC)
-    return ObservationInput(
-        client_uuid=client_uuid, issue=issue, angle=angle, polarity=polarity, description=description,
-        lat=lat, lon=lon, accuracy_m=accuracy, location_source=source if lat is not None else None,
-        street=street, stop_id=int(stop_raw) if stop_raw else None, observed_at=observed_at,
-    )
+        errors[name] = f"{label} : un identifiant UUID est obligatoire (fait par le téléphone)."
+        return ""
+
+
+def _coordinate(limit: float):
+    def read(errors: dict[str, str], name: str, value: object, label: str) -> float | None:
+        return coordinate(errors, name, value, label, limit, required=False)
+    return read
+
+
+def _accuracy(errors: dict[str, str], name: str, value: object, label: str) -> float | None:
+    return number(errors, name, value, label, 0, MAX_ACCURACY_M, required=False, hint=" (en mètres)")
+
+
+def _stop(errors: dict[str, str], name: str, value: object, label: str) -> int | None:
+    raw = clean_text(value, max_length=20)
+    stop_id = parse_id(raw) if raw else None
+    if raw and stop_id is None:
+        errors[name] = f"{label} : {STOP_ELSEWHERE}"
+    return stop_id
+
+
+def _observed_at(errors: dict[str, str], name: str, value: object, label: str) -> dt.datetime | None:
+    raw = clean_text(value, max_length=60)
+    return instant(errors, name, raw, label) if raw else None
+
+
+_READERS = {
+    "client_uuid": _uuid,
+    "issue": _choice("issue", "choisissez l'un des sept enjeux."),
+    "angle": _choice("angle", "choisissez l'un des quatre angles."),
+    "polarity": _choice("polarity", "choisissez l'un des deux.", default="negative"),
+    "description": _text(MAX_DESCRIPTION, multiline=True),
+    "street": _text(MAX_STREET),
+    "lat": _coordinate(90),
+    "lon": _coordinate(180),
+    "accuracy_m": _accuracy,
+    "location_source": _choice("location_source", "valeur inconnue."),
+    "stop_id": _stop,
+    "observed_at": _observed_at,
+}
+
+
+def _position(values: dict[str, Any], errors: dict[str, str], partial: bool) -> None:
+    """Latitude and longitude go together; a position without its origin came from the device."""
+    if "lat" in errors or "lon" in errors:
+        return
+    if (values.get("lat") is None) != (values.get("lon") is None) or ("lat" in values) != ("lon" in values):
+        errors["lat"] = "Position : la latitude et la longitude vont ensemble."
+        return
+    if values.get("lat") is None:
+        if "location_source" in values:
+            values["location_source"] = None
+    elif values.get("location_source") is None and not partial:
+        values["location_source"] = "device"
+
+
+def plausible_for_walk(observed_at: dt.datetime, walk_date: dt.date) -> bool:
+    """Whether a phone's date can be the moment of a constat of the walk of `walk_date`: the
+    same day on the site's calendar, give or take WALK_DATE_SLACK_DAYS (a walk written up the
+    next morning, a follow-up sent from the office)."""
+    local_day = clock.local(observed_at).date()
+    return abs((local_day - walk_date).days) <= WALK_DATE_SLACK_DAYS
+
+
+def fit_to_walk(data: ObservationInput, walk_date: dt.date) -> None:
+    """A phone's date far from its walk's is a wrong clock, not a reason to lose the constat: it
+    is kept without observed_at (its reception time then stands), and the phone's value goes in
+    its history (services.record). For dates sent by phones; imports and the demo are trusted."""
+    if data.observed_at is not None and not plausible_for_walk(data.observed_at, walk_date):
+        data.observed_at_set_aside, data.observed_at = data.observed_at, None

@@ -2,8 +2,11 @@
 
 Order of work, so that nothing is half-made: photos are checked and processed first (a refused
 photo stores nothing), their files are written (content-addressed, atomic), and only then the
-observation and photo rows go in, in one transaction. A crash between the files and the rows
-leaves files that no row names: content-addressed, harmless, and recognisable as unreferenced.
+observation and photo rows go in, in one transaction. If the rows can't go in, the files no row
+names are removed again. Files are shared by every constat with the same photo bytes, so whether
+a file may go (a failed insert, a deletion) is decided in a write transaction holding the photo
+hashes' locks (db.lock_names), where an insert also puts back a file removed meanwhile. Only a
+crash between the files and the rows leaves files that no row names (`walkapp check-media`).
 The (walk, client_uuid) unique key makes replays idempotent even when they race.
 """
 
@@ -14,10 +17,10 @@ from typing import Any
 from litestar.concurrency import sync_to_thread
 
 from .. import photos
-from ..db import write_transaction
+from ..db import lock_names, write_transaction
 from ..storage import MediaStore
-from ..tables import Observation, Participant, Photo, Stop, Walk
-from .schemas import ObservationInput, observation_json
+from ..tables import Observation, ObservationEvent, Participant, Photo, Stop, Walk
+from .schemas import WALK_DATE_SLACK_DAYS, ObservationInput, observation_json
 
 
 async def _position(data: ObservationInput, processed: list[photos.ProcessedPhoto]):
@@ -57,11 +60,28 @@ async def record(store: MediaStore, walk: Walk, participant: Participant | None,
         return existing, False
 
     processed = [await sync_to_thread(photos.process, content, name) for content, name in data.photos]
-    stored = [await sync_to_thread(photos.store, store, content, result)
-              for (content, _), result in zip(data.photos, processed)]
+    files = [(content, result) for (content, _), result in zip(data.photos, processed, strict=True)]
+    try:
+        for content, result in files:  # the slow writes, before any lock is taken
+            await sync_to_thread(photos.store, store, content, result)
+        return await _insert(store, walk, participant, data, files)
+    except Exception as error:
+        # No file without its row: the files of this constat that no row names go away.
+        await remove_unreferenced(store, [photos.stored_paths(result) for _, result in files])
+        if not is_unique_violation(error):
+            raise
+        # Another request with the same client_uuid won the race: answer with its constat.
+        winner = await find_by_client_uuid(walk.id, data.client_uuid)
+        if winner is None:
+            raise
+        return winner, False
 
+
+async def _insert(store: MediaStore, walk: Walk, participant: Participant | None, data: ObservationInput,
+                  files: list[tuple[bytes, photos.ProcessedPhoto]]) -> tuple[Observation, bool]:
+    """The rows of a constat whose files are written, in one transaction."""
+    processed = [result for _, result in files]
     lat, lon, source = await _position(data, processed)
-
     observation = Observation(
         walk=walk.id,
         participant=participant.id if participant else None,
@@ -79,27 +99,53 @@ async def record(store: MediaStore, walk: Walk, participant: Participant | None,
         observed_at=data.observed_at,
         status=data.status,
     )
-    try:
-        async with write_transaction():
-            await observation.save()
-            for position, item in enumerate(stored):
-                p = item.processed
-                await Photo(
-                    observation=observation.id, sha256=p.sha256, original_path=item.original_path,
-                    display_path=item.display_path, thumb_path=item.thumb_path, content_type=p.content_type,
-                    width=p.width, height=p.height, bytes=p.bytes, taken_at=p.taken_at,
-                    gps_lat=p.gps[0] if p.gps else None, gps_lon=p.gps[1] if p.gps else None,
-                    position=position,
-                ).save()
-    except Exception as error:
-        if not is_unique_violation(error):
-            raise
-        # Another request with the same client_uuid won the race: answer with its constat.
-        winner = await find_by_client_uuid(walk.id, data.client_uuid)
-        if winner is None:
-            raise
-        return winner, False
+    async with write_transaction():
+        await lock_names(p.sha256 for p in processed)
+        # A constat deleted meanwhile may have taken files of the same bytes with it: under the
+        # lock, put back any that is missing before a row names it (a no-op otherwise).
+        stored = [await sync_to_thread(photos.store, store, content, result) for content, result in files]
+        await observation.save()
+        for position, item in enumerate(stored):
+            await _photo_row(observation, item, position).save()
+        if data.observed_at_set_aside is not None:
+            await ObservationEvent(observation=observation.id, field="observed_at",
+                                   before=data.observed_at_set_aside.isoformat(), note=DATE_SET_ASIDE).save()
     return observation, True
+
+
+DATE_SET_ASIDE = (f"Date du téléphone écartée : à plus de {WALK_DATE_SLACK_DAYS} jours de la date de la marche "
+                  "(horloge du téléphone mal réglée ?). La date de réception fait foi.")
+
+
+def _photo_row(observation: Observation, item: photos.StoredPhoto, position: int) -> Photo:
+    p = item.processed
+    return Photo(
+        observation=observation.id, sha256=p.sha256, original_path=item.original_path,
+        display_path=item.display_path, thumb_path=item.thumb_path, content_type=p.content_type,
+        width=p.width, height=p.height, bytes=p.bytes, taken_at=p.taken_at,
+        gps_lat=p.gps[0] if p.gps else None, gps_lon=p.gps[1] if p.gps else None,
+        position=position,
+    )
+
+
+async def remove_unreferenced(store: MediaStore, stored: list[photos.StoredPhoto]) -> None:
+    """Removes the files of `stored` that no photo row names, deciding under the photos' locks
+    (a concurrent constat of the same bytes either already has its row, or will put them back)."""
+    if not stored:
+        return
+    async with write_transaction():
+        await lock_names(item.processed.sha256 for item in stored)
+        await _remove_files_of(store, [(item.processed.sha256, (item.original_path, item.display_path,
+                                                                item.thumb_path)) for item in stored])
+
+
+async def _remove_files_of(store: MediaStore, candidates: list[tuple[str, tuple[str, ...]]]) -> None:
+    """Inside a write_transaction holding the hashes' locks: removes the files of each hash no
+    photo row names any more."""
+    for sha256, paths in candidates:
+        if not await Photo.exists().where(Photo.sha256 == sha256):
+            for relative in paths:
+                store.remove(relative)
 
 
 async def observations_with_photos(where, limit: int | None = None) -> list[dict[str, Any]]:
@@ -121,13 +167,15 @@ async def observations_with_photos(where, limit: int | None = None) -> list[dict
 
 
 async def delete_observation(store: MediaStore, observation: Observation) -> None:
-    """Deletes a constat, its photo rows, and the files no other photo row still names."""
-    photos_rows = await Photo.objects().where(Photo.observation == observation.id)
+    """Deletes a constat, its photo rows, and the files no other photo row still names: decided in
+    the transaction that removes the rows, under the photos' locks, so a concurrent constat with
+    the same photo (same bytes, same files) never loses them."""
     async with write_transaction():
+        photo_rows = await Photo.select(Photo.sha256, Photo.original_path, Photo.display_path,
+                                        Photo.thumb_path).where(Photo.observation == observation.id)
+        await lock_names(row["sha256"] for row in photo_rows)
         await Photo.delete().where(Photo.observation == observation.id)
         await Observation.update({Observation.duplicate_of: None}).where(Observation.duplicate_of == observation.id)
         await Observation.delete().where(Observation.id == observation.id)
-    for photo in photos_rows:
-        if not await Photo.exists().where(Photo.sha256 == photo.sha256):
-            for relative in (photo.original_path, photo.display_path, photo.thumb_path):
-                store.remove(relative)
+        await _remove_files_of(store, [(row["sha256"], (row["original_path"], row["display_path"],
+                                                        row["thumb_path"])) for row in photo_rows])

@@ -74,11 +74,11 @@ class GeoReportController(Controller):
 
     @get("/requests/{name:str}", summary="Open311 : un constat")
     async def request_by_id(self, request: Request, name: FromPath[str]) -> Response:
-        stem, fmt = split_format(name)
-        ident = parse_id(stem)  # None too past the database's integer: such a number names nothing
-        if ident is None:
+        ident, fmt = split_format(name)
+        observation_id = parse_id(ident)
+        if observation_id is None:
             raise AppError(status=404, detail="Demande introuvable : le numéro du constat est attendu.")
-        rows = await _rows(_and(await readable(request), Observation.id == ident))
+        rows = await _rows(_and(await readable(request), Observation.id == observation_id))
         if not rows:
             raise AppError(status=404, detail=f"Demande n° {ident} introuvable.")
         return respond(fmt, "service_requests", await georeport.requests_json(rows, str(request.base_url)))
@@ -106,8 +106,8 @@ class GeoReportController(Controller):
     @get("/media/{name:str}", include_in_schema=False)
     async def media(self, request: Request, name: FromPath[str]) -> File:
         stem, _, ext = name.rpartition(".")
-        photo_id = parse_id(stem) if ext == "jpg" else None
-        if photo_id is None:
+        photo_id = parse_id(stem)
+        if ext != "jpg" or photo_id is None:
             raise AppError(status=404, detail="Photo introuvable.")
         photo = await Photo.objects().where(Photo.id == photo_id).first()
         if photo is None or not await _rows(_and(await readable(request), Observation.id == photo.observation)):
@@ -156,7 +156,8 @@ class ApiKeyController(Controller):
         elif len(name) > keys.MAX_NAME:
             errors["name"] = f"Nom : {keys.MAX_NAME} caractères au plus."
         walk_raw = clean_text(form.get("walk"), max_length=20)
-        walk = await Walk.objects().where(Walk.id == int(walk_raw)).first() if walk_raw.isdigit() else None
+        walk_id = parse_id(walk_raw)
+        walk = await Walk.objects().where(Walk.id == walk_id).first() if walk_id else None
         if walk is None:
             errors["walk"] = "Marche : choisissez la marche où iront les constats reçus."
         if errors:

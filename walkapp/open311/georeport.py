@@ -4,7 +4,6 @@ and the reading of the spec's query and form parameters (French refusals in the 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from typing import Any
 from collections.abc import Mapping
@@ -14,9 +13,9 @@ from piccolo.query.functions.aggregate import Max
 from .. import clock, gusp
 from ..errors import AppError
 from ..observations.filters import all_of
-from ..observations.schemas import MAX_DESCRIPTION, MAX_STREET, ObservationInput
+from ..observations.schemas import MAX_DESCRIPTION, MAX_STREET, ConstatInput, ObservationInput
 from ..tables import Observation, ObservationEvent, Photo
-from ..validation import clean_text, parse_id
+from ..validation import clean_text, instant, parse_id, parse_int
 
 GROUP = "Enjeux GUSP"
 OPEN, CLOSED = "open", "closed"
@@ -129,20 +128,22 @@ def _codes(raw: str) -> list[str]:
 
 
 def parse_datetime(raw: str, name: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(raw.replace(" ", "+") if "T" in raw else raw)
-    except ValueError:
-        raise AppError(status=400, detail=f"{name} : date W3C attendue, par exemple 2026-11-25T14:30:00+01:00.")
-    return clock.assume_local(value)  # in UTC: SQLite compares stored UTC text
+    """A W3C date of a filter, in UTC (SQLite compares stored UTC text: compare in UTC)."""
+    errors: dict[str, str] = {}
+    value = instant(errors, name, raw, name, bounded=False)
+    if value is None:
+        raise AppError(status=400, detail=errors[name])
+    return value
 
 
 def _positive(params: Mapping[str, Any], name: str, default: int, high: int) -> int:
     raw = _one(params, name, 20)
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= high:
+    number = parse_int(raw, low=1, high=high)
+    if number is None:
         raise AppError(status=400, detail=f"{name} : un nombre entier de 1 à {high} est attendu.")
-    return int(raw)
+    return number
 
 
 def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
@@ -151,12 +152,12 @@ def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
     size = _positive(params, "page_size", MAX_PAGE_SIZE, MAX_PAGE_SIZE)
     ids_raw = _one(params, "service_request_id")
     if ids_raw:  # "This overrides all other arguments."
-        ids = _codes(ids_raw)
-        if not ids or len(ids) > MAX_IDS or not all(i.isascii() and i.isdigit() for i in ids):
+        codes = _codes(ids_raw)
+        ids = [parse_int(i, low=0, high=10**12) for i in codes]
+        if not ids or len(ids) > MAX_IDS or None in ids:
             raise AppError(status=400, detail="service_request_id : des numéros de constat séparés par des virgules.")
-        # A number past the database's integer names no constat (and would overflow the query).
-        known = [n for n in map(parse_id, ids) if n is not None] or [0]  # no row has id 0
-        return Observation.id.is_in(known), page, size
+        # A number that can't name a row (past MAX_ID) finds nothing, as an unknown one does.
+        return Observation.id.is_in([i for i in ids if parse_id(i)] or [0]), page, size
     clauses = []
     codes = _codes(_one(params, "service_code"))
     for code in codes:
@@ -188,52 +189,40 @@ def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
 
 # ---------------------------------------------------------------- requests, write
 
-def _coordinate(params: Mapping[str, Any], name: str, limit: float) -> float | None:
-    raw = _one(params, name, 40).replace(",", ".")
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise AppError(status=400, detail=f"{name} : « {raw[:20]} » n'est pas un nombre (degrés décimaux WGS 84).")
-    if not math.isfinite(value) or not -limit <= value <= limit:
-        raise AppError(status=400, detail=f"{name} : doit être compris entre -{limit:g} et {limit:g}.")
-    return value
+# The spec's names of a constat's fields (lat is lat); the messages name what the client sent.
+SPEC_NAMES = {"issue": "service_code", "lon": "long", "street": "address_string",
+              "angle": "attribute[angle]", "polarity": "attribute[polarity]", "description": "description",
+              "lat": "lat"}
+POSTED = ("client_uuid", "issue", "angle", "polarity", "description", "street", "lat", "lon")
 
 
 def parse_post(params: Mapping[str, Any]) -> ObservationInput:
     """The form of POST requests: service_code, a location (lat/long, address_string or
-    address_id), description, attribute[angle], attribute[polarity], media_url."""
+    address_id), description, attribute[angle], attribute[polarity], media_url. Read by the
+    constat's own rules (ConstatInput) under the spec's names; refusals keep the spec's
+    statuses: 404 for an unknown service_code, 400 for the rest."""
     code = _one(params, "service_code", 40)
     if not code:
         raise AppError(status=400, detail="service_code manquant : choisissez l'un des sept enjeux (voir services).")
     if not gusp.is_code("issue", code):
         raise AppError(status=404, detail=f"service_code « {code[:40]} » inconnu : utilisez l'un des sept enjeux.")
-    lat, lon = _coordinate(params, "lat", 90), _coordinate(params, "long", 180)
-    if (lat is None) != (lon is None):
-        raise AppError(status=400, detail="lat et long vont ensemble : envoyez les deux.")
-    address = _one(params, "address_string", MAX_STREET)
+    fields = {ours: params.get(spec) for ours, spec in SPEC_NAMES.items()}
+    fields["client_uuid"] = str(uuid.uuid4())
+    fields["angle"] = fields["angle"] or DEFAULT_ANGLE
+    fields["polarity"] = fields["polarity"] or DEFAULT_POLARITY
+    values, errors = ConstatInput.check(fields, only=POSTED, labels=SPEC_NAMES)
+    if errors:
+        raise AppError(" ".join(errors.values()), status=400,
+                       fields={SPEC_NAMES.get(name, name): message for name, message in errors.items()})
     address_id = _one(params, "address_id", 100)
-    if lat is None and not address and not address_id:
+    if values["lat"] is None and not values["street"] and not address_id:
         raise AppError(status=400, detail="Lieu manquant : envoyez lat et long, ou address_string, ou address_id.")
-    if len(address) > MAX_STREET:
-        raise AppError(status=400, detail=f"address_string : {MAX_STREET} caractères au plus.")
-    description = clean_text(params.get("description"), max_length=MAX_DESCRIPTION, multiline=True)
-    if len(description) > MAX_DESCRIPTION:
-        raise AppError(status=400, detail=f"description : {MAX_DESCRIPTION} caractères au plus.")
-    angle = _one(params, "attribute[angle]", 40) or DEFAULT_ANGLE
-    if not gusp.is_code("angle", angle):
-        raise AppError(status=400, detail="attribute[angle] : valeur inconnue (voir la définition du service).")
-    polarity = _one(params, "attribute[polarity]", 40) or DEFAULT_POLARITY
-    if not gusp.is_code("polarity", polarity):
-        raise AppError(status=400, detail="attribute[polarity] : « negative » ou « positive ».")
+    description = values["description"]
     media = _one(params, "media_url", 1000)
     if media and media.lower().startswith(("http://", "https://")) and " " not in media:
         line = f"Média joint : {media}"
         if len(description) + len(line) + 2 <= MAX_DESCRIPTION:
-            description = f"{description}\n\n{line}" if description else line
-    if not address and address_id:
-        address = f"Adresse n° {address_id}"[:MAX_STREET]
-    return ObservationInput(client_uuid=str(uuid.uuid4()), issue=code, angle=angle, polarity=polarity,
-                            description=description, lat=lat, lon=lon,
-                            location_source="device" if lat is not None else None, street=address)
+            values["description"] = f"{description}\n\n{line}" if description else line
+    if not values["street"] and address_id:
+        values["street"] = f"Adresse n° {address_id}"[:MAX_STREET]
+    return ObservationInput(**values)

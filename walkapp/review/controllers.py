@@ -17,6 +17,7 @@ from ..actions.services import constat_panel
 from ..observations.filters import ObservationFilter
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
+from ..validation import parse_id
 from ..web import ERRORS_OPT, JSON, redirect, render
 from . import geojson, maps, services
 
@@ -127,7 +128,7 @@ class ReviewController(Controller):
     @post("/constats/{observation_id:int}/requalifier", status_code=200)
     async def requalify(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
         user, observation = await _reviewed_observation(request, observation_id)
-        await services.requalify(observation, user, dict((await request.form()).items()))
+        await services.requalify(observation, user, await request.form())
         return await self._after_change(request, observation_id)
 
     @post("/constats/{observation_id:int}/statut", status_code=200)
@@ -137,9 +138,8 @@ class ReviewController(Controller):
         status = str(form.get("status", ""))
         if not gusp.is_code("observation_status", status):
             raise NotFound("Statut inconnu.")
-        original = str(form.get("duplicate_of", "")).strip()
         await services.set_status(observation, user, status, str(form.get("reason", "")),
-                                  int(original) if original.isdigit() else None)
+                                  parse_id(form.get("duplicate_of")))
         return await self._after_change(request, observation_id)
 
     @get("/api/v1/observations.geojson", include_in_schema=True, tags=["constats"],

@@ -13,9 +13,12 @@ from .. import gusp
 from ..db import write_transaction
 from ..errors import BadRequest, NotFound
 from ..observations.filters import ObservationFilter, apply
+from ..observations.schemas import ConstatInput
 from ..tables import Observation, ObservationEvent, Photo, StaffUser, Stop
+from ..validation import clean_text
 
 DUPLICATE_RADIUS_M = 50
+MAX_REASON = 1000
 
 
 async def map_points(where) -> list[list[Any]]:
@@ -74,7 +77,7 @@ FIELD_LABELS = {
     "issue": ("Enjeu", "issue"), "angle": ("Angle d'analyse", "angle"), "polarity": ("Point faible ou fort", "polarity"),
     "status": ("Statut", "observation_status"), "street": ("Rue", None), "lat": ("Latitude", None),
     "lon": ("Longitude", None), "location_source": ("Origine de la position", "location_source"),
-    "duplicate_of": ("Doublon de", None), "note": ("Note", None),
+    "duplicate_of": ("Doublon de", None), "note": ("Note", None), "observed_at": ("Date du constat", None),
 }
 
 
@@ -162,38 +165,22 @@ async def _change(observation: Observation, user: StaffUser, values: dict[str, A
     return len(changed)
 
 
-async def requalify(observation: Observation, user: StaffUser, form: dict[str, str]) -> int:
-    errors = []
-    values: dict[str, Any] = {}
-    for kind in ("issue", "angle", "polarity"):
-        value = (form.get(kind) or "").strip()
-        if not gusp.is_code(kind, value):
-            errors.append({"issue": "Enjeu", "angle": "Angle d'analyse", "polarity": "Point faible ou fort"}[kind]
-                          + " : valeur inconnue.")
-        values[kind] = value
-    street = " ".join((form.get("street") or "").split())
-    if len(street) > 200:
-        errors.append("Rue : 200 caractères au plus.")
-    values["street"] = street
-    lat_text, lon_text = (form.get("lat") or "").strip(), (form.get("lon") or "").strip()
-    if lat_text or lon_text:
-        try:
-            lat, lon = float(lat_text.replace(",", ".")), float(lon_text.replace(",", "."))
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise ValueError
-        except ValueError:
-            errors.append("Position : latitude entre -90 et 90 et longitude entre -180 et 180, en degrés décimaux.")
-        else:
-            if (lat, lon) != (observation.lat, observation.lon):
-                values.update(lat=lat, lon=lon, location_source="manual")
-    if errors:
-        raise BadRequest(" ".join(errors))
+# What the committee may requalify (partial: the fields sent; an empty position keeps the old one).
+REQUALIFIABLE = ("issue", "angle", "polarity", "street", "lat", "lon")
+
+
+async def requalify(observation: Observation, user: StaffUser, form: Any) -> int:
+    values = ConstatInput.parse(form, partial=True, only=REQUALIFIABLE)
+    lat, lon = values.pop("lat", None), values.pop("lon", None)
+    values.pop("location_source", None)
+    if lat is not None and (lat, lon) != (observation.lat, observation.lon):
+        values.update(lat=lat, lon=lon, location_source="manual")
     return await _change(observation, user, values)
 
 
 async def set_status(observation: Observation, user: StaffUser, status: str, reason: str = "",
                      duplicate_of: int | None = None) -> int:
-    reason = " ".join((reason or "").split())[:1000]
+    reason = clean_text(reason, max_length=MAX_REASON)[:MAX_REASON]
     if status == "rejected" and not reason:
         raise BadRequest("Rejet : indiquez le motif (il sera gardé dans l'historique).")
     values: dict[str, Any] = {"status": status, "duplicate_of": None}

@@ -13,7 +13,7 @@ from ..db import write_transaction
 from ..errors import BadRequest, Forbidden, NotFound
 from ..security import new_token
 from ..tables import Neighbourhood, Participant, StaffUser, Stop, Street, Walk
-from ..validation import clean_text, coordinate, french_date, required_text
+from ..validation import clean_text, coordinate, french_date, parse_id, required_text
 
 MAX_TITLE = 200
 MAX_STOP_NAME = 200
@@ -45,9 +45,8 @@ def parse_walk_form(form) -> WalkInput:
     """From the walk form's fields (a multi-dict: stop_name etc. repeat, one per halte row)."""
     data = WalkInput()
     errors = data.errors
-    try:
-        data.neighbourhood = int(form.get("neighbourhood") or "")
-    except ValueError:
+    data.neighbourhood = parse_id(form.get("neighbourhood"))
+    if data.neighbourhood is None:
         errors["neighbourhood"] = "Quartier : choisissez un quartier."
     data.title = required_text(errors, "title", form.get("title"), "Titre", MAX_TITLE)
     data.date_text = clean_text(form.get("date"), max_length=20)
@@ -66,7 +65,7 @@ def parse_walk_form(form) -> WalkInput:
             name=required_text(stop_errors, "name", name, f"Halte {index}, nom", MAX_STOP_NAME),
             lat=coordinate(stop_errors, "lat", lat, f"Halte {index}, latitude", 90),
             lon=coordinate(stop_errors, "lon", lon, f"Halte {index}, longitude", 180),
-            id=int(stop_id) if str(stop_id).isdigit() else None,
+            id=parse_id(stop_id),
         )
         for key, message in stop_errors.items():
             errors[f"stop_{index}_{key}"] = message
