@@ -43,9 +43,12 @@ async def test_api_errors_are_exactly_error_and_detail(client):
         assert response.status_code == status, response.text
         assert response.headers["content-type"] == "application/json"
         body = response.json()
-        assert set(body) == {"error", "detail"} and body["error"] == code, body
+        # The pinned shape: error and detail always; fields (name -> French message) on a refused form.
+        expected = {"error", "detail", "fields"} if status == 422 else {"error", "detail"}
+        assert set(body) == expected and body["error"] == code, body
         assert isinstance(body["detail"], str) and body["detail"].strip()
     assert "sept enjeux" in invalid.json()["detail"]
+    assert invalid.json()["fields"] == {"issue": invalid.json()["detail"]}
     assert await Observation.count() == 0
 
 
