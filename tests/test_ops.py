@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,29 +37,26 @@ def media_env(test_env, tmp_path):
     return {**test_env, "WALKAPP_MEDIA_DIR": str(tmp_path / "media")}
 
 
-@pytest.fixture
-def fresh_database(backend, tmp_path, request) -> str:
-    """The URL of a new, empty database on the engine of this pass."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.sqlite'}"
-    return request.getfixturevalue("pg_server").create_database(f"fresh_{uuid.uuid4().hex[:10]}")
-
-
-async def table_rows(url: str) -> dict[str, list[tuple]]:
-    """Every row of every table (Piccolo's migration table included), in a stable order."""
+async def query(url: str, sql: str) -> list[tuple]:
+    """Rows of a query on any database of the suite, by URL (not the app's engine)."""
     if url.startswith("sqlite:///"):
         with sqlite3.connect(url[len("sqlite:///"):]) as db:
-            names = [r[0] for r in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-            return {n: sorted((tuple(r) for r in db.execute(f'SELECT * FROM "{n}"')), key=repr) for n in names}
+            return [tuple(row) for row in db.execute(sql)]
     import asyncpg
 
     db = await asyncpg.connect(url)
     try:
-        names = [r[0] for r in await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-        return {n: sorted((tuple(r) for r in await db.fetch(f'SELECT * FROM "{n}"')), key=repr) for n in names}
+        return [tuple(row) for row in await db.fetch(sql)]
     finally:
         await db.close()
+
+
+async def table_rows(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table (Piccolo's migration table included), in a stable order."""
+    catalogue = ("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                 if url.startswith("sqlite:///") else "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {name: sorted(await query(url, f'SELECT * FROM "{name}"'), key=repr)
+            for (name,) in await query(url, catalogue)}
 
 
 def file_hashes(root: Path) -> dict[str, str]:
