@@ -87,7 +87,10 @@ async def check(root: Path) -> MediaReport:
     report = MediaReport(temporary=sorted(_temporary_files(root)))
     listed = [p for p in _files(root, set(PHOTO_FOLDERS)) if not is_temporary(p)]
     referenced = await referenced_files()
-    folders = {relative.split("/", 1)[0] for relative in referenced} - set(PHOTO_FOLDERS)
+    # Other folders rows name (a derived image added later); never the media folder's own top
+    # level, where the secret key lives.
+    folders = {relative.split("/", 1)[0] for relative in referenced if "/" in relative}
+    folders -= {"", ".", "..", *PHOTO_FOLDERS}
     listed += [p for p in _files(root, folders) if not is_temporary(p)]
     report.orphans = sorted(p for p in listed if p.relative_to(root).as_posix() not in referenced)
     report.missing = sorted((photo_id, relative) for relative, photo_id in referenced.items()
