@@ -8,7 +8,6 @@ The folder is built under a temporary name and renamed at the end: a backup that
 
 from __future__ import annotations
 
-import datetime as dt
 import glob
 import os
 import shutil
@@ -17,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import clock
 from .settings import SECRET_FILE_NAME, Settings
 from .storage import TEMPORARY_SUFFIX
 
@@ -81,7 +81,8 @@ def _copy_media(source: Path, target: Path, link: bool = True) -> tuple[int, int
 
 
 def make_backup(settings: Settings, out: Path | None = None) -> BackupResult:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    started = clock.local(clock.now())  # the name and the note say the site's time, not the server's
+    stamp = started.strftime("%Y%m%d-%H%M%S")
     folder = Path(out) if out else Path("backups") / f"walkapp-{stamp}"
     if folder.exists():
         raise BackupError(f"{folder} existe déjà : choisissez un autre dossier.")
@@ -93,7 +94,7 @@ def make_backup(settings: Settings, out: Path | None = None) -> BackupResult:
         database_file = _copy_database(settings, work)
         files, size = _copy_media(settings.media_dir, work / "media")
         (work / "LISEZMOI.txt").write_text(
-            f"Sauvegarde walkapp du {dt.datetime.now().strftime('%d/%m/%Y %H:%M')}\n\n"
+            f"Sauvegarde walkapp du {clock.datetime_text(started)}\n\n"
             f"Base : {database_file.name} ({settings.database.engine_type})\n"
             f"Photos : media/ ({files} fichiers, {size / 2**20:.1f} Mo)\n\n"
             "Pour restaurer, dans une base et un dossier media vides : `walkapp restore <ce dossier>`\n"

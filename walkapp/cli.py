@@ -282,6 +282,12 @@ def main(argv: list[str] | None = None) -> None:
                          help="age below which --repair keeps a file: an upload may be in flight (default 3600)")
 
     args = parser.parse_args(argv)
+    from .settings import SettingsError, get_settings
+
+    try:
+        get_settings()  # a setting that cannot work (WALKAPP_TIMEZONE…) stops here in one sentence
+    except SettingsError as error:
+        sys.exit(f"walkapp: {error}")
     if args.command == "serve":
         serve(args.host, args.port, args.workers)
     elif args.command == "migrate":

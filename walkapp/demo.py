@@ -13,7 +13,7 @@ import uuid
 
 from PIL import Image, ImageDraw, ImageFont
 
-from . import gusp
+from . import clock, gusp
 from .accounts.services import create_user
 from .observations.schemas import ObservationInput
 from .observations.services import record
@@ -161,7 +161,7 @@ async def _walk(neighbourhood: Neighbourhood, title: str, date: dt.date, status:
 
 
 async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str, object]:
-    today = today or dt.date.today()
+    today = today or clock.today()
     neighbourhood = await _get_or_create(
         Neighbourhood, Neighbourhood.qpv_code == QPV_CODE, qpv_code=QPV_CODE, name="Ville Centre",
         town="Lillers", centre_lat=CENTRE[0], centre_lon=CENTRE[1])
@@ -186,7 +186,7 @@ async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str
             walk=past.id, display_name=name, token=new_token(),
             user=coordinator.id if index == 0 else (users["agent"].id if index == 1 else None)))
 
-    start = dt.datetime.combine(past.date, dt.time(14, 0), tzinfo=dt.UTC)
+    start = dt.datetime.combine(past.date, dt.time(14, 0), tzinfo=clock.zone())  # 14:00 on site
     for number, (issue, angle, polarity, street, stop_index, comment) in enumerate(CONSTATS, start=1):
         stop = stops[stop_index]
         # Spread the points around their halte (~±60 m) so the map shows distinct markers.
@@ -222,5 +222,5 @@ async def loaded_demo(today: dt.date | None = None) -> dict[str, object] | None:
         (Walk.title == TODAY_WALK_TITLE) & (Walk.neighbourhood.qpv_code == QPV_CODE)).first()
     if coordinator is None or current is None:
         return None
-    await _open_today(current, today or dt.date.today())
+    await _open_today(current, today or clock.today())
     return {"coordinator": coordinator, "open_walk": current}

@@ -14,7 +14,6 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from PIL import ExifTags, Image, ImageOps
 
@@ -26,6 +25,7 @@ try:  # HEIC from iPhones; pillow-heif applies the orientation itself on open.
 except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
     _HEIF = ()
 
+from . import clock
 from .errors import AppError
 from .storage import MediaStore
 
@@ -37,8 +37,6 @@ JPEG_QUALITY = 82
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", *_HEIF)
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "HEIF": "heic"}
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
-# Camera clocks have no time zone; the walks happen in France.
-LOCAL_TZ = ZoneInfo("Europe/Paris")
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -233,7 +231,7 @@ def _taken_at(exif: Image.Exif) -> dt.datetime | None:
         sign = -1 if offset.strip()[0] == "-" else 1
         hours, minutes = int(offset.strip()[1:3]), int(offset.strip()[4:6])
         return taken.replace(tzinfo=dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes)))
-    return taken.replace(tzinfo=LOCAL_TZ)
+    return clock.assume_local(taken)  # camera clocks have no zone: they show the site's time
 
 
 def _gps(exif: Image.Exif) -> tuple[float, float] | None:

@@ -7,10 +7,12 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite:///walkapp.sqlite"
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; les contributeurs d'OpenStreetMap"
+DEFAULT_TIMEZONE = "Europe/Paris"  # the walks happen in France; walkapp.clock reads it
 SECRET_FILE_NAME = ".secret_key"
 
 # Where the templates and static files live: beside the package, as in the design card.
@@ -50,6 +52,7 @@ class Settings:
     secret_key: str
     tiles_url: str
     tiles_attribution: str
+    timezone: ZoneInfo
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -62,7 +65,19 @@ class Settings:
             OSM_ATTRIBUTION if tiles_url == DEFAULT_TILES_URL else "Fond de carte"
         )
         secret = env.get("WALKAPP_SECRET_KEY") or load_or_create_secret(media_dir)
-        return cls(database, media_dir, secret, tiles_url, attribution)
+        timezone = site_timezone(env.get("WALKAPP_TIMEZONE") or DEFAULT_TIMEZONE)
+        return cls(database, media_dir, secret, tiles_url, attribution, timezone)
+
+
+def site_timezone(name: str) -> ZoneInfo:
+    """The IANA zone people read times in; refused at start rather than wrong on every page."""
+    try:
+        return ZoneInfo(name.strip())
+    # ValueError: a path such as "../x"; OSError: a folder of zones such as "Europe" (tzdata).
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
+        raise SettingsError(
+            f"WALKAPP_TIMEZONE: unknown time zone {name!r}; use an IANA name such as Europe/Paris"
+        ) from error
 
 
 def load_or_create_secret(media_dir: Path) -> str:

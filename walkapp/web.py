@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,24 +14,17 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from . import gusp
+from . import clock, gusp
 from .errors import CSRF_SENTENCE, AppError
 
 log = logging.getLogger("walkapp")
 
 
-def format_date(value: dt.date | dt.datetime | None) -> str:
-    """dd/mm/yyyy, the French way."""
-    return value.strftime("%d/%m/%Y") if value else ""
-
-
-def format_datetime(value: dt.datetime | None) -> str:
-    return value.astimezone().strftime("%d/%m/%Y %H:%M") if value else ""
-
-
 def configure_jinja(env: Environment) -> None:
-    env.filters["date_fr"] = format_date
-    env.filters["datetime_fr"] = format_datetime
+    # Times in pages are the site's (walkapp.clock), never the server's zone or a sliced string.
+    env.filters["date_fr"] = clock.date_text
+    env.filters["datetime_fr"] = clock.datetime_text
+    env.filters["time_fr"] = clock.time_text
     env.globals.update(gusp.template_globals())
 
 

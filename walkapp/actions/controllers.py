@@ -4,13 +4,13 @@ only), then asks permissions.check for what it does."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
+from .. import clock
 from ..errors import BadRequest, NotFound
 from ..web import redirect, render
 from . import exports, permissions, queries, services
@@ -97,15 +97,16 @@ class ActionController(Controller):
         from ..walks.services import list_walks
 
         rows = await queries.action_rows()
-        years = sorted({r["year"] for r in rows if r["year"]} | {dt.date.today().year}, reverse=True)
+        years = sorted({r["year"] for r in rows if r["year"]} | {clock.today().year}, reverse=True)
         return {"walks": await list_walks(), "years": years, **await _choices()}
 
     @get("/imprimer")
     async def print_page(self, request: Request) -> Template:
         chosen, _ = _filters(request)
         rows = await queries.action_rows(chosen)
-        return _render(request, "actions/print.html", groups=queries.by_axe(rows), heading=await queries.heading(chosen, rows),
-                      total_cost=queries.total_cost(rows), today=dt.date.today())
+        return _render(request, "actions/print.html", groups=queries.by_axe(rows),
+                       heading=await queries.heading(chosen, rows), total_cost=queries.total_cost(rows),
+                       today=clock.today())
 
     @get("/bilan")
     async def summary(self, request: Request) -> Template:
@@ -122,7 +123,7 @@ class ActionController(Controller):
             raise BadRequest(" ".join(errors.values()))
         rows = await queries.action_rows(chosen)
         heading = await queries.heading(chosen, rows)
-        subtitle = f"Extrait le {dt.date.today():%d/%m/%Y} · {len(rows)} action{'s' if len(rows) > 1 else ''}"
+        subtitle = f"Extrait le {clock.date_text(clock.today())} · {len(rows)} action{'s' if len(rows) > 1 else ''}"
         body = exports.to_xlsx(rows, heading["title"], subtitle)
         return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
 
@@ -253,7 +254,7 @@ class ActionController(Controller):
 
 
 def _download(body: bytes, media_type: str, extension: str) -> Response:
-    name = f"suivi-des-actions-{dt.date.today():%Y-%m-%d}.{extension}"
+    name = f"suivi-des-actions-{clock.today():%Y-%m-%d}.{extension}"
     return Response(body, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store",
         "X-Content-Type-Options": "nosniff"})

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 from collections.abc import Iterable
 
-from .. import gusp
+from .. import clock, gusp
 from .forms import field_label
 from .queries import by_axe, total_cost
 
@@ -66,7 +66,7 @@ def _csv_text(value: Any) -> str:
     if isinstance(value, Decimal):
         return f"{value:.2f}".replace(".", ",")  # a number for French spreadsheets: decimal comma
     if isinstance(value, dt.date):
-        return value.strftime("%d/%m/%Y")
+        return clock.date_text(value)
     return str(neutralise(value))
 
 

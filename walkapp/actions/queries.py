@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from collections.abc import Mapping
 
-from .. import gusp
+from .. import clock, gusp
 from ..observations.filters import UrlFilter, first_value
 from ..tables import Action, ActionObservation, Neighbourhood, Observation
 from .forms import format_euros
@@ -27,7 +27,7 @@ _YES = ("1", "oui", "on", "true")
 
 def is_late(deadline: dt.date | None, state: str, today: dt.date | None = None) -> bool:
     """Overdue: the échéance has passed and the action is neither réalisée nor abandonnée."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     return deadline is not None and deadline < today and state not in DONE_STATES
 
 
@@ -97,7 +97,7 @@ def action_year(deadline: dt.date | None, created_at: dt.datetime | None) -> int
     """The year an action counts in: its échéance's, or the year it was decided when it has none."""
     if deadline is not None:
         return deadline.year
-    return created_at.year if created_at else None
+    return clock.local(created_at).year if created_at else None
 
 
 async def _links() -> dict[int, list[dict[str, Any]]]:
@@ -115,7 +115,7 @@ async def _links() -> dict[int, list[dict[str, Any]]]:
 async def action_rows(chosen: ActionFilter | None = None, today: dt.date | None = None,
                       action_id: int | None = None) -> list[dict[str, Any]]:
     """Every action (or one) as a row of the table, with what the filters and the views need."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     names = await partner_names()
     hoods = {h["id"]: h for h in await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name,
                                                               Neighbourhood.qpv_code, Neighbourhood.town)}
@@ -176,8 +176,9 @@ async def heading(chosen: ActionFilter, rows: list[dict[str, Any]]) -> dict[str,
     if chosen.year:
         period = f"année {chosen.year}"
     else:
-        dates = [d for r in rows for d in (r["deadline"], r["created_at"].date() if r["created_at"] else None) if d]
-        period = f"du {min(dates):%d/%m/%Y} au {max(dates):%d/%m/%Y}" if dates else "aucune action"
+        created = [clock.local(r["created_at"]).date() for r in rows if r["created_at"]]
+        dates = [r["deadline"] for r in rows if r["deadline"]] + created
+        period = f"du {clock.date_text(min(dates))} au {clock.date_text(max(dates))}" if dates else "aucune action"
     return {"place": place or "Tous les quartiers", "period": period,
             "title": f"Tableau de suivi des actions engagées — {place or 'Tous les quartiers'} — {period}"}
 

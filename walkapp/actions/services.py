@@ -10,7 +10,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from .. import gusp
+from .. import clock, gusp
 from ..db import write_transaction
 from ..errors import BadRequest, NotFound
 from ..tables import Action, ActionEvent, ActionObservation, Neighbourhood, Observation, Partner, StaffUser
@@ -153,7 +153,7 @@ def readable(name: str, value: str) -> str:
             return value
     if name == "deadline":
         try:
-            return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
+            return clock.date_text(dt.date.fromisoformat(value))
         except ValueError:
             return value
     if name == "neighbourhood":
@@ -237,7 +237,7 @@ async def update_action(action: Action, user: StaffUser, values: dict[str, Any])
         if not changed:
             return 0
         update = {getattr(Action, name): value for name, value in changed.items()}
-        update[Action.updated_at] = dt.datetime.now(dt.UTC)
+        update[Action.updated_at] = clock.now()
         await Action.update(update).where(Action.id == action.id)
         for name, value in changed.items():
             before, after = _current(action, name), value

@@ -20,9 +20,8 @@ from anyio import to_thread
 from zipstream import ZIP_STORED, ZipStream
 
 from ..errors import AppError
-from .. import gusp
+from .. import clock, gusp
 from ..observations.filters import ObservationFilter, apply
-from ..photos import LOCAL_TZ
 from ..storage import MediaStore
 from ..tables import Neighbourhood, Observation, Photo, Walk
 from . import manifest
@@ -86,7 +85,7 @@ class ExportError(AppError):
 
 async def collect(filter: ObservationFilter, originals: bool, now: dt.datetime | None = None) -> ExportPlan:
     """Reads the constats the filter selects (in constat number order) and their photo rows."""
-    now = (now or dt.datetime.now(dt.UTC)).astimezone(LOCAL_TZ)
+    now = now or clock.now()
     walk = None
     if filter.walk is not None:
         walk = await Walk.objects().where(Walk.id == filter.walk).first()
@@ -118,7 +117,7 @@ async def collect(filter: ObservationFilter, originals: bool, now: dt.datetime |
                                                       extension), photo["relative"]))
     _dedupe(rows)
     return ExportPlan(filter, originals, rows, await describe_filter(filter, walk), walk.title if walk else None,
-                      now, walk.date if walk else now.date())
+                      now, walk.date if walk else clock.local(now).date())
 
 
 def _dedupe(rows: list[ConstatRow]) -> None:
@@ -137,7 +136,7 @@ async def describe_filter(filter: ObservationFilter, walk: Walk | None) -> list[
     """The filters, as a person reads them."""
     lines = []
     if walk is not None:
-        lines.append(f"Marche : {walk.title} (n° {walk.id}, du {walk.date.strftime('%d/%m/%Y')})")
+        lines.append(f"Marche : {walk.title} (n° {walk.id}, du {clock.date_text(walk.date)})")
     if filter.neighbourhood is not None:
         hood = await Neighbourhood.objects().where(Neighbourhood.id == filter.neighbourhood).first()
         lines.append(f"Quartier : {hood.name} ({hood.qpv_code})" if hood else f"Quartier n° {filter.neighbourhood}")
@@ -148,9 +147,9 @@ async def describe_filter(filter: ObservationFilter, walk: Walk | None) -> list[
         if value is not None:
             lines.append(f"{title} : {gusp.label(kind, value)}")
     if filter.date_from is not None:
-        lines.append(f"Marches du {filter.date_from.strftime('%d/%m/%Y')}")
+        lines.append(f"Marches du {clock.date_text(filter.date_from)}")
     if filter.date_to is not None:
-        lines.append(f"Marches jusqu'au {filter.date_to.strftime('%d/%m/%Y')}")
+        lines.append(f"Marches jusqu'au {clock.date_text(filter.date_to)}")
     return lines or ["Aucun filtre : tous les constats."]
 
 

@@ -10,13 +10,11 @@ text cells are neutralised with a leading quote.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from typing import TYPE_CHECKING, Any
 
-from .. import gusp
-from ..photos import LOCAL_TZ
+from .. import clock, gusp
 from .names import NO_STREET, issue_folder
 
 if TYPE_CHECKING:  # builder imports this module
@@ -39,25 +37,6 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def neutralised(value: str) -> str:
     """A text cell a spreadsheet will show as text, never evaluate."""
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
-def _local(value: Any) -> dt.datetime | None:
-    if not isinstance(value, dt.datetime):
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(LOCAL_TZ)
-
-
-def _date(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        value = _local(value)
-    return value.strftime("%d/%m/%Y") if isinstance(value, (dt.date, dt.datetime)) else ""
-
-
-def _time(value: Any) -> str:
-    local = _local(value)
-    return local.strftime("%H:%M") if local else ""
 
 
 def _number(value: Any, digits: int) -> str:
@@ -87,7 +66,7 @@ def csv_bytes(plan: ExportPlan) -> bytes:
         present, missing = _photo_names(row)
         observed = o.get("observed_at") or o.get("received_at")
         text = [
-            o.get("walk_title") or "", _date(o.get("walk_date")), o.get("neighbourhood_name") or "",
+            o.get("walk_title") or "", clock.date_text(o.get("walk_date")), o.get("neighbourhood_name") or "",
             o.get("author") or "", o["issue"], gusp.label("issue", o["issue"]), o["angle"],
             gusp.label("angle", o["angle"]), gusp.label("polarity", o["polarity"]),
             gusp.label("observation_status", o["status"]),
@@ -99,16 +78,10 @@ def csv_bytes(plan: ExportPlan) -> bytes:
             neutralised(o.get("stop_name") or ""),
             _number(o.get("lat"), 7), _number(o.get("lon"), 7), _number(o.get("accuracy_m"), 1),
             neutralised(gusp.label("location_source", o.get("location_source")) if o.get("location_source") else ""),
-            _date(observed), _time(observed),
-            f"{_date(o.get('received_at'))} {_time(o.get('received_at'))}".strip(),
+            clock.date_text(observed), clock.time_text(observed), clock.datetime_text(o.get("received_at")),
             str(len(row.photos)), neutralised(present), neutralised(missing),
         ])
     return out.getvalue().encode("utf-8")
-
-
-def _iso(value: Any) -> str | None:
-    local = _local(value)
-    return local.isoformat() if local else None
 
 
 def geojson_bytes(plan: ExportPlan) -> bytes:
@@ -138,8 +111,8 @@ def geojson_bytes(plan: ExportPlan) -> bytes:
                 "halte": o.get("stop_name"),
                 "precision_m": o.get("accuracy_m"),
                 "origine_position": o.get("location_source"),
-                "date_constat": _iso(o.get("observed_at")),
-                "recu_le": _iso(o.get("received_at")),
+                "date_constat": clock.iso(o.get("observed_at")),
+                "recu_le": clock.iso(o.get("received_at")),
                 "photos": [p.member for p in row.photos if not p.missing],
                 "fichiers_manquants": [p.member for p in row.photos if p.missing],
             },
@@ -156,12 +129,12 @@ def readme_text(plan: ExportPlan) -> str:
     photos = plan.photos
     missing = plan.missing
     included = [p for p in photos if not p.missing]
-    when = plan.exported_at.astimezone(LOCAL_TZ)
     lines = [
         "Export des constats et de leurs photos",
         "walkapp, diagnostic en marchant (GUSP)",
         "",
-        f"Exporté le {when.strftime('%d/%m/%Y')} à {when.strftime('%H:%M')} (heure de Paris).",
+        f"Exporté le {clock.date_text(plan.exported_at)} à {clock.time_text(plan.exported_at)} "
+        f"(heure locale, fuseau {clock.zone().key}).",
         "",
         "Filtres utilisés :",
         *(f"  - {line}" for line in plan.filter_lines),

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import gusp
+from .. import clock, gusp
 from ..errors import Invalid
 from ..tables import Observation, Photo
 from ..validation import clean_text
@@ -52,7 +52,7 @@ def photo_json(photo: Photo | dict[str, Any]) -> dict[str, Any]:
         "height": get("height"),
         "bytes": get("bytes"),
         "content_type": get("content_type"),
-        "taken_at": _iso(get("taken_at")),
+        "taken_at": clock.iso(get("taken_at")),
         **photo_urls(get("id")),
     }
 
@@ -74,8 +74,8 @@ def observation_json(observation: Observation, photos: list[Photo], author: str 
         "location_source": observation.location_source,
         "street": observation.street,
         "stop_id": _id(observation.stop),
-        "observed_at": _iso(observation.observed_at),
-        "received_at": _iso(observation.received_at),
+        "observed_at": clock.iso(observation.observed_at),
+        "received_at": clock.iso(observation.received_at),
         "status": observation.status,
         "author": author,
         "photos": [photo_json(p) for p in photos],
@@ -84,10 +84,6 @@ def observation_json(observation: Observation, photos: list[Photo], author: str 
 
 def _id(value: Any) -> int | None:
     return getattr(value, "id", value)
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _number(form, name: str, label: str, low: float, high: float) -> float | None:

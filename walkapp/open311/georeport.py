@@ -11,11 +11,10 @@ from collections.abc import Mapping
 
 from piccolo.query.functions.aggregate import Max
 
-from .. import gusp
+from .. import clock, gusp
 from ..errors import AppError
 from ..observations.filters import all_of
 from ..observations.schemas import MAX_DESCRIPTION, MAX_STREET, ObservationInput
-from ..photos import LOCAL_TZ
 from ..tables import Observation, ObservationEvent, Photo
 from ..validation import clean_text
 
@@ -68,15 +67,6 @@ def definition(code: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- requests, read
 
-def w3c(value: dt.datetime | None) -> str | None:
-    """ISO 8601 with the offset of Paris, to the second: 2026-11-25T14:30:00+01:00."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(LOCAL_TZ).replace(microsecond=0).isoformat()
-
-
 def status_notes(row: dict[str, Any]) -> str:
     if row["status"] == "duplicate" and row.get("duplicate_of"):
         return f"Doublon du constat n° {row['duplicate_of']}"
@@ -94,8 +84,8 @@ def request_json(row: dict[str, Any], media_url: str, updated: dt.datetime | Non
         "description": row.get("description") or "",
         "agency_responsible": "",
         "service_notice": "",
-        "requested_datetime": w3c(requested),
-        "updated_datetime": w3c(max(d for d in (updated, row.get("received_at")) if d is not None)),
+        "requested_datetime": clock.iso(requested),  # W3C: 2026-11-25T14:30:00+01:00
+        "updated_datetime": clock.iso(max(d for d in (updated, clock.as_utc(row.get("received_at"))) if d)),
         "expected_datetime": None,
         "address": row.get("street") or "",
         "address_id": None,
@@ -118,7 +108,8 @@ async def requests_json(rows: list[dict[str, Any]], base_url: str) -> list[dict[
         for event in await ObservationEvent.select(ObservationEvent.observation, Max(ObservationEvent.at, alias="at")
                                                    ).where(ObservationEvent.observation.is_in(ids)).group_by(
                 ObservationEvent.observation):
-            updated[event["observation"]] = event["at"]
+            # SQLite gives MAX(at) back as text, PostgreSQL as a datetime: one type for max().
+            updated[event["observation"]] = clock.as_utc(event["at"])
     base = base_url.rstrip("/")
     return [request_json(row, f"{base}{media_path(first_photo[row['id']])}" if row["id"] in first_photo else "",
                          updated.get(row["id"])) for row in rows]
@@ -142,8 +133,7 @@ def parse_datetime(raw: str, name: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(raw.replace(" ", "+") if "T" in raw else raw)
     except ValueError:
         raise AppError(status=400, detail=f"{name} : date W3C attendue, par exemple 2026-11-25T14:30:00+01:00.")
-    value = value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
-    return value.astimezone(dt.UTC)  # SQLite compares stored UTC text: compare in UTC
+    return clock.assume_local(value)  # in UTC: SQLite compares stored UTC text
 
 
 def _positive(params: Mapping[str, Any], name: str, default: int, high: int) -> int:
@@ -176,7 +166,7 @@ def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
     start = parse_datetime(start_raw, "start_date") if start_raw else None
     end = parse_datetime(end_raw, "end_date") if end_raw else None
     if start is None and end is None:
-        start = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=DEFAULT_DAYS)
+        start = (now or clock.now()) - dt.timedelta(days=DEFAULT_DAYS)
     if start and end and start > end:
         raise AppError(status=400, detail="start_date doit précéder end_date.")
     # requested_datetime is observed_at when the phone gave it, else received_at.

@@ -7,10 +7,10 @@ is by the hash's unique index. The prefix lets a coordinator recognise a key in 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import secrets
 
+from .. import clock
 from ..db import write_transaction
 from ..security import new_token
 from ..tables import ApiKey, Participant, StaffUser, Walk
@@ -71,6 +71,6 @@ async def revoke(key_id: int) -> bool:
     """Revokes a key (again is harmless). False when there is no such key."""
     if not await ApiKey.exists().where(ApiKey.id == key_id):
         return False
-    await ApiKey.update({ApiKey.revoked_at: dt.datetime.now(dt.UTC)}).where(
+    await ApiKey.update({ApiKey.revoked_at: clock.now()}).where(
         (ApiKey.id == key_id) & ApiKey.revoked_at.is_null())
     return True
