@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 PYTEST_ARGS ?= -q -p no:cacheprovider
 
-.PHONY: run test install clean-venv
+.PHONY: run test lint install clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,13 @@ run: $(VENV)/.installed
 	$(BIN)/walkapp demo --if-empty --host "$(HOST)" --port "$(PORT)"
 	$(BIN)/walkapp serve --host "$(HOST)" --port "$(PORT)"
 
-## make test: the whole suite, on SQLite and then on a PostgreSQL server the suite starts itself
-test: $(VENV)/.installed-test
+## make lint: ruff on the code, the tests and the benchmarks (rules in pyproject.toml)
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check walkapp tests benchmarks
+
+## make test: lint first (it fails fast), then the whole suite on SQLite and on a PostgreSQL
+## server the suite starts itself
+test: lint
 	@status=0; \
 	echo "== walkapp tests on SQLite"; \
 	WALKAPP_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \

@@ -96,7 +96,7 @@ async def database():
     await db.release()
 
 
-TABLES = ("action_event", "action_observation", "action", "api_key", "observation_event", "photo", "observation",
+TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation", "action", "api_key", "observation_event", "photo", "observation",
           "participant", "stop",
           "walk", "staff_user", "street", "partner", "neighbourhood")
 
@@ -105,7 +105,6 @@ TABLES = ("action_event", "action_observation", "action", "api_key", "observatio
 async def clean_database(database):
     """Every test starts from empty tables (the schema stays: migrations ran once)."""
     from walkapp.db import engine
-    from walkapp.security import sign_in_throttle
 
     yield
     db = engine()
@@ -114,7 +113,6 @@ async def clean_database(database):
     else:
         for table in TABLES:
             await db.run_ddl(f"DELETE FROM {table}")
-    sign_in_throttle._failures.clear()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import logging
 import subprocess
 import sys
 
-from conftest import PASSWORD, csrf_headers, make_user, post_form, sign_in
+from conftest import PASSWORD, csrf_headers, make_user, post_form, shown, sign_in
 
 from walkapp.tables import StaffUser
 
@@ -74,7 +74,8 @@ async def test_role_guards(client):
         await sign_in(client, role)
         assert (await client.get("/marches")).status_code == 200
         response = await client.get("/marches/nouvelle")
-        assert response.status_code == 403 and "Votre rôle ne permet pas cette action." in response.text
+        assert response.status_code == 403 and "Votre rôle ne permet pas cette action : seuls les coordinateurs " \
+            "planifient" in shown(response)
         assert (await post_form(client, "/marches/", {"title": "x"})).status_code == 403
         await post_form(client, "/deconnexion", {})
     await sign_in(client, "coordinator")

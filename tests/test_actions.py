@@ -16,7 +16,8 @@ from test_api_observations import join
 from test_review import XSS, seed
 
 from walkapp import gusp
-from walkapp.actions import exports, permissions, queries, services
+from walkapp import policy
+from walkapp.actions import exports, queries, services
 from walkapp.actions.forms import ActionInput, format_euros, parse_euros
 from walkapp.tables import Action, ActionEvent, ActionObservation
 
@@ -141,15 +142,16 @@ def test_can_is_one_function_for_every_role():
         def __init__(self, role, partner=None):
             self.role, self.partner = role, partner
 
-    action = {"pilot": 7}
-    table = {(role, op): permissions.can(user, op, action) for role, user in (
+    verbs = ("actions.read", "actions.create", "actions.edit", "actions.follow", "actions.link")
+    action = {"pilot_id": 7}
+    table = {(role, verb): policy.can(policy.Actor(user=user), verb, action) for role, user in (
         ("none", None), ("committee", User("committee")), ("agent7", User("agent", 7)), ("agent8", User("agent", 8)),
-        ("coordinator", User("coordinator"))) for op in permissions.OPERATIONS}
-    assert [op for op in permissions.OPERATIONS if table[("coordinator", op)]] == list(permissions.OPERATIONS)
-    assert [op for op in permissions.OPERATIONS if table[("agent7", op)]] == ["read", "follow"]
-    assert [op for op in permissions.OPERATIONS if table[("agent8", op)]] == ["read"]
-    assert [op for op in permissions.OPERATIONS if table[("committee", op)]] == ["read"]
-    assert not any(table[("none", op)] for op in permissions.OPERATIONS)
+        ("coordinator", User("coordinator"))) for verb in verbs}
+    assert [v for v in verbs if table[("coordinator", v)]] == list(verbs)
+    assert [v for v in verbs if table[("agent7", v)]] == ["actions.read", "actions.follow"]
+    assert [v for v in verbs if table[("agent8", v)]] == ["actions.read"]
+    assert [v for v in verbs if table[("committee", v)]] == ["actions.read"]
+    assert not any(table[("none", v)] for v in verbs)
 
 
 async def test_an_agent_changes_only_the_follow_up_fields(scene, other_client):

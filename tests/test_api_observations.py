@@ -101,6 +101,7 @@ async def test_errors_are_french_json_and_store_nothing(client, media):
 async def test_who_may_post(client, other_client):
     walk = await make_walk("open")
     anonymous = await post_observation(other_client, walk, fields())
+    # 401, and the code says what to do: join the walk (a resident has no account to sign in with).
     assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthorized"
     missing = await client.post("/api/v1/walks/999999/observations", data=fields(), headers=await csrf_headers(client))
     assert missing.status_code == 404 and missing.json() == {"error": "not_found", "detail": "Cette marche n'existe pas."}
@@ -166,14 +167,19 @@ async def test_who_sees_photos(client, other_client, app):
 
     image = Image.open(io.BytesIO(display.content))
     assert image.size == (600, 450) and not image.getexif() and "comment" not in image.info
-    assert (await client.get(urls["original_url"])).status_code == 403  # originals: staff only
-    assert (await other_client.get(urls["thumb_url"], follow_redirects=False)).status_code == 303  # not on the walk
+    assert (await client.get(urls["original_url"])).status_code == 403  # originals: coordinators only
+    assert (await other_client.get(urls["thumb_url"], follow_redirects=False)).status_code == 401  # not on the walk
     other_walk = await make_walk_second()
     async with AsyncTestClient(app=app) as stranger:
         await join(stranger, other_walk, "Autre")
-        assert (await stranger.get(urls["display_url"], follow_redirects=False)).status_code == 303
-        assert (await stranger.get(f"/api/v1/walks/{walk.id}/observations")).status_code == 401
+        # A participant of another walk is known, and refused (403): joined walks only.
+        assert (await stranger.get(urls["display_url"], follow_redirects=False)).status_code == 403
+        assert (await stranger.get(f"/api/v1/walks/{walk.id}/observations")).status_code == 403
     await sign_in(other_client, "committee")
+    refused = await other_client.get(urls["original_url"])
+    assert refused.status_code == 403 and "réservées aux coordinateurs" in refused.text  # PRODUCT.md, Privacy
+    await post_form(other_client, "/deconnexion", {})
+    await sign_in(other_client, "coordinator")
     original = await other_client.get(urls["original_url"])
     assert original.status_code == 200
     assert original.content == (PHOTOS / "ok" / "landscape_6.jpg").read_bytes()  # byte for byte

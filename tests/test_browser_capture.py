@@ -89,7 +89,7 @@ async def test_offline_constats_survive_a_reload_and_leave_exactly_once(phone, l
     walk = await make_walk("open")
     page = await join(phone, base, walk, "Zoé")
     # The service worker takes control and keeps this page for the offline reload.
-    await page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    await page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
     await page.wait_for_timeout(500)
 
     await page.context.set_offline(True)

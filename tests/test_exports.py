@@ -133,6 +133,10 @@ async def test_originals_keep_their_bytes_and_extension(client, store):
     png = png_bytes((10, 120, 10))
     observation = await constat(store, walk, photos=[picture, png])
     await sign_in(client, "agent")
+    refused = await client.get(zip_url(ObservationFilter(walk=walk.id), originals=True))
+    assert refused.status_code == 403 and "réservées aux coordinateurs" in shown(refused)  # PRODUCT.md, Privacy
+    await post_form(client, "/deconnexion", {})
+    await sign_in(client, "coordinator")
     response = await client.get(zip_url(ObservationFilter(walk=walk.id), originals=True))
     archive = read_zip(response.content)
     assert archive.read(f"{DECHETS}/{observation.id}_Rue-Carnot_1.jpg") == picture.read_bytes()

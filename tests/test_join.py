@@ -27,15 +27,18 @@ async def test_a_planned_walk_can_be_joined_ahead(client):
 
 async def test_field_page_needs_a_join(client, other_client):
     walk = await make_walk("open")
-    response = await other_client.get(f"/marches/{walk.id}/terrain")
-    assert response.status_code == 403 and "Rejoignez d'abord la marche" in shown(response)
+    response = await other_client.get(f"/marches/{walk.id}/terrain", follow_redirects=False)
+    # 401 and the reason, not the staff's sign-in page: a resident joins, with the link or QR code.
+    assert response.status_code == 401 and "Rejoignez d'abord la marche" in shown(response)
 
 
 async def test_a_participant_is_not_staff(client):
     walk = await make_walk("open")
     await post_form(client, f"/j/{walk.join_secret}", {"display_name": "Ali"})
-    assert (await client.get(f"/marches/{walk.id}", follow_redirects=False)).status_code == 303
-    assert (await client.get("/marches", follow_redirects=False)).headers["location"].startswith("/connexion")
+    # Known, and refused: the staff's pages say who they are for (policy "walks.list").
+    assert (await client.get(f"/marches/{walk.id}", follow_redirects=False)).status_code == 403
+    refused = await client.get("/marches", follow_redirects=False)
+    assert refused.status_code == 403 and "réservée aux agents, coordinateurs et membres du comité" in shown(refused)
 
 
 async def test_unknown_join_link(client):

@@ -187,7 +187,7 @@ async def test_post_refusals_store_nothing(client, other_client):
         (post_fields(key, description="x" * 4001), 400, "4000 caractères"),
         (post_fields(key, **{"attribute[angle]": "hasard"}), 400, "attribute[angle]"),
         (post_fields(key, **{"attribute[polarity]": "neutre"}), 400, "attribute[polarity]"),
-        (post_fields(later), 403, "pas encore commencé"),
+        (post_fields(later), 409, "pas encore commencé"),
     ]
     for data, code, words in cases:
         assert_json_error(await other_client.post(f"{V2}/requests.json", data=data), code, words)

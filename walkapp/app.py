@@ -1,4 +1,4 @@
-"""The app, assembled in one place: settings, database, sessions, CSRF, templates, routes."""
+"""The app, assembled in one place: settings, database, sessions, CSRF, security headers, templates, routes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from litestar import Litestar, Request
 from litestar.types import Message, Receive, Scope, Send
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -21,19 +20,22 @@ from litestar.template.config import TemplateConfig
 from . import db
 from .errors import NotFound
 from .validation import MAX_ID
-from .accounts.controllers import AccountController
+from .accounts.controllers import AccountController, StaffAccountController
 from .actions.controllers import ActionController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
-from .security import CSRFUnlessBearer, SecureCookiesOverHttps, SessionUserMiddleware
+from .headers import security_headers
+from .policy import ActorMiddleware
+from .security import CSRFUnlessBearer, SecureCookiesOverHttps
+from .sessions import DatabaseSessionConfig, DatabaseSessionStore
 from .field.controllers import FieldController, OfflineSupport
 from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
+from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, configure_jinja
 
-SESSION_DAYS = 30
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 
 
@@ -79,13 +81,8 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         finally:
             await db.release()
 
-    session = CookieBackendConfig(
-        secret=_key(settings.secret_key, "session"),
-        key="walkapp_session",
-        max_age=SESSION_DAYS * 24 * 3600,
-        httponly=True,
-        samesite="lax",
-    )
+    # Sessions live in the database (walkapp.sessions): every worker shares them, and they can end.
+    session = DatabaseSessionConfig(store="sessions")
     csrf = CSRFConfig(
         secret=_key(settings.secret_key, "csrf").hex(),
         cookie_name="walkapp_csrf",
@@ -93,10 +90,12 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         cookie_httponly=True,  # pages put the token in the X-CSRFToken header themselves
         cookie_samesite="lax",
     )
-    templates = TemplateConfig(directory=TEMPLATES_DIR, engine=Jinja, engine_callback=lambda e: configure_jinja(e.engine))
+    templates = TemplateConfig(directory=TEMPLATES_DIR, engine=Jinja,
+                               engine_callback=lambda e: configure_jinja(e.engine))
     app = WalkApp(
         route_handlers=[
             AccountController,
+            StaffAccountController,
             WalkController,
             JoinController,
             FieldController,
@@ -112,12 +111,14 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
                                        include_in_schema=False),
         ],
         lifespan=[database],
-        middleware=[session.middleware, DefineMiddleware(SessionUserMiddleware),
+        middleware=[session.middleware, DefineMiddleware(ActorMiddleware),
                     DefineMiddleware(CSRFUnlessBearer, config=csrf)],
         template_config=templates,
         plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=ids_in_range,
+        before_send=[security_headers(settings.tiles_url)],
+        stores={"sessions": DatabaseSessionStore()},
         request_max_body_size=MAX_FORM_BYTES,
         openapi_config=OpenAPIConfig(
             title="walkapp",
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         debug=False,
     )
     app.state.settings = settings
+    document(app)  # what the handlers read themselves, and our error shapes (openapi.py)
     return app
 
 

@@ -74,6 +74,11 @@ class SignInRequired(AppError):
     status, code = 401, "unauthorized"
 
 
+class JoinRequired(SignInRequired):
+    """A 401 whose way in is joining the walk (its link or QR code), not the staff sign-in page:
+    a page shows the sentence instead of sending a resident to /connexion. Same API code."""
+
+
 class Forbidden(AppError):
     status, code = 403, "forbidden"
 

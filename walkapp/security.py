@@ -1,25 +1,17 @@
-"""Passwords, the sign-in throttle, who is signed in, and the role guards of the routes."""
+"""Passwords, secure cookies and CSRF. The sign-in throttle: accounts.throttle; who may do what: walkapp.policy."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import Forbidden, SignInRequired
-from .tables import StaffUser
+from .policy import bearer_token
 
 _hasher = PasswordHasher()
 # A hash to verify against when the e-mail is unknown, so that the answer takes as long as for a
@@ -46,100 +38,6 @@ def same_secret(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
-@dataclass
-class SignInThrottle:
-    """Counts failed sign-ins per e-mail and per client address in a sliding window.
-
-    In memory: walkapp runs as one process on a small server; a restart forgets, which is fine
-    for slowing down password guessing.
-    """
-
-    per_email: int = 5
-    per_address: int = 20
-    window_s: float = 15 * 60
-    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures[key]
-        while times and times[0] < now - self.window_s:
-            times.popleft()
-        return times
-
-    def retry_after(self, email: str, address: str) -> int:
-        """Seconds to wait before another try is allowed; 0 when allowed now."""
-        now = time.monotonic()
-        waits = []
-        for key, limit in ((f"e:{email}", self.per_email), (f"a:{address}", self.per_address)):
-            times = self._recent(key, now)
-            if len(times) >= limit:
-                waits.append(int(times[0] + self.window_s - now) + 1)
-        return max(waits, default=0)
-
-    def failed(self, email: str, address: str) -> None:
-        now = time.monotonic()
-        self._failures[f"e:{email}"].append(now)
-        self._failures[f"a:{address}"].append(now)
-
-    def succeeded(self, email: str) -> None:
-        self._failures.pop(f"e:{email}", None)
-
-
-sign_in_throttle = SignInThrottle()
-
-
-class SessionUserMiddleware(AbstractAuthenticationMiddleware):
-    """Puts the signed-in staff user (or None) on every request, as `request.user`.
-
-    Never refuses a request itself: the guards below decide, route by route.
-    """
-
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        user = None
-        if connection.headers.get("authorization", "").lower().startswith("bearer "):
-            # Bearer requests skip CSRF (CSRFUnlessBearer), so they must never ride on the
-            # staff session cookie: the token is their only credential.
-            return AuthenticationResult(user=None, auth=None)
-        session = connection.scope.get("session") or {}
-        user_id = session.get("user_id") if isinstance(session, dict) else None
-        if isinstance(user_id, int):
-            user = await StaffUser.objects(StaffUser.partner).where(
-                (StaffUser.id == user_id) & (StaffUser.active == True)  # noqa: E712
-            ).first()
-        return AuthenticationResult(user=user, auth=None)
-
-
-def requires_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if connection.user is None:
-        raise SignInRequired("Connectez-vous pour accéder à cette page.")
-
-
-def requires_role(*roles: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-        requires_staff(connection, handler)
-        if connection.user.role not in roles:
-            raise Forbidden("Votre rôle ne permet pas cette action.")
-
-    guard.__name__ = f"requires_role_{'_'.join(roles)}"
-    return guard
-
-
-requires_coordinator = requires_role("coordinator")
-
-
-def staff_only(refusal: str, sign_in: str) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
-    """A guard for staff-only pages that a participant may well stumble on: staff signed in by
-    session pass; a walk participant (joined walk or Bearer token) is told no with `refusal`
-    (403); a stranger is sent to sign in with `sign_in`."""
-    from .observations.access import bearer_token, session_participants
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        if connection.user is not None:  # never set for Bearer requests (SessionUserMiddleware)
-            return
-        if bearer_token(connection) or session_participants(connection):  # type: ignore[arg-type]
-            raise Forbidden(refusal)
-        raise SignInRequired(sign_in)
-
-    return guard
 
 
 class SecureCookiesOverHttps:
@@ -173,19 +71,25 @@ class CSRFUnlessBearer(CSRFMiddleware):
 
     CSRF abuses credentials a browser adds by itself (cookies); no browser adds an Authorization
     header to a cross-site request. Requests with a Bearer token are authenticated by that token
-    alone (see observations.access), so the check has nothing to protect there.
+    alone (see walkapp.policy), so the check has nothing to protect there.
     Open311 clients post a form with an `api_key` field (the spec's credential) and no CSRF token.
     Only those two exact paths skip the check, and their handler reads the key and never a cookie
-    or session (open311.controllers), so a cross-site forged POST gains nothing a stranger without
-    a key could not do; every other form under /open311/ (the keys page) keeps the check.
+    or session (policy.with_api_key(cookies=False)), so a cross-site forged POST gains nothing a
+    stranger without a key could not do; every other form under /open311/ (the keys page) keeps it.
+    "Carries a Bearer token" is policy.bearer_token's answer, the same one that keeps such requests
+    off the cookie (a blank token included: it is anonymous, never the cookie's user).
     """
 
     EXEMPT_POSTS = frozenset({"/open311/v2/requests.json", "/open311/v2/requests.xml"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (any(
-            name == b"authorization" and value[:7].lower() == b"bearer " for name, value in scope["headers"]
-        ) or (scope.get("method") == "POST" and scope.get("path") in self.EXEMPT_POSTS)):
+        if scope["type"] == "http" and (_has_bearer(scope) or (
+                scope.get("method") == "POST" and scope.get("path") in self.EXEMPT_POSTS)):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _has_bearer(scope: Scope) -> bool:
+    return any(name == b"authorization" and bearer_token(value.decode("latin-1")) is not None
+               for name, value in scope["headers"])

@@ -64,6 +64,29 @@ class StaffUser(Table, tablename="staff_user"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class WebSession(Table, tablename="web_session"):
+    """A browser's session: a staff sign-in and/or the walks it joined (walkapp.sessions).
+    The cookie holds only a random id; this row holds the rest, so that a session can be ended."""
+
+    key_hash = Varchar(length=64, unique=True, secret=True,
+                       help_text="SHA-256 de l'identifiant du cookie (l'identifiant lui-même n'est pas gardé).")
+    data = Text(default="", secret=True, help_text="Contenu de la session (JSON) : user_id, participants.")
+    staff_user = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.cascade, index=True,
+                            help_text="Compte connecté par cette session, pour pouvoir fermer ses sessions.")
+    idle_seconds = Integer(default=0, help_text="Inactivité (secondes) au bout de laquelle la session expire.")
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(index=True, help_text="Fin de la session, repoussée quand elle sert.")
+
+
+class SignInFailure(Table, tablename="sign_in_failure"):
+    """A failed sign-in, kept 15 minutes for the throttle (accounts.throttle): in the database so
+    that every worker counts the same failures and a restart forgets none."""
+
+    email = Varchar(length=254, help_text="Adresse e-mail essayée, en minuscules.")
+    address = Varchar(length=64, index=True, help_text="Adresse IP du client (préfixe /64 en IPv6).")
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
 class Walk(Table, tablename="walk"):
     """One diagnostic en marchant: a date, a route of haltes, a group of participants."""
 
@@ -224,4 +247,6 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ActionObservation,
     ActionEvent,
     ApiKey,
+    WebSession,
+    SignInFailure,
 )

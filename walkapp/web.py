@@ -14,8 +14,9 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
-from . import clock, gusp
-from .errors import CSRF_SENTENCE, AppError
+from . import clock, gusp, policy
+from .errors import CSRF_SENTENCE, AppError, JoinRequired
+from .headers import csp_nonce
 
 log = logging.getLogger("walkapp")
 
@@ -26,6 +27,8 @@ def configure_jinja(env: Environment) -> None:
     env.filters["datetime_fr"] = clock.datetime_text
     env.filters["time_fr"] = clock.time_text
     env.globals.update(gusp.template_globals())
+    env.globals["csp_nonce"] = csp_nonce
+    env.globals["can"] = policy.template_can  # permissions: templates never test a role
 
 
 def render(request: Request, template: str, block: str | None = None, status_code: int = 200,
@@ -46,6 +49,12 @@ def redirect(request: Request, path: str) -> Response:
     if getattr(request, "htmx", False):
         return ClientRedirect(redirect_to=path)
     return Redirect(path=path, status_code=303)
+
+
+def outside_htmx(request: Request, page: str) -> Response | None:
+    """For URLs that only serve a block to htmx: a person who opens one in the address bar (a
+    reload, a bookmark) is sent to the page the block belongs to; None when htmx asks."""
+    return None if getattr(request, "htmx", False) else Redirect(path=page, status_code=303)
 
 
 # ---------------------------------------------------------------- errors: one type, three shapes
@@ -111,7 +120,8 @@ def json_error(request: Request, error: AppError) -> Response:
 @error_renderer(PAGE)
 def page_error(request: Request, error: AppError) -> Response:
     htmx = bool(getattr(request, "htmx", False))
-    if error.status == 401 and request.method in ("GET", "HEAD") and not htmx:
+    # A resident told to join a walk (JoinRequired) reads why; only staff are sent to sign in.
+    if error.status == 401 and not isinstance(error, JoinRequired) and request.method in ("GET", "HEAD") and not htmx:
         return Redirect(path=f"/connexion?suite={quote(request.url.path)}", status_code=303)
     context = {"status": error.status, "detail": error.detail}
     if htmx:
@@ -153,4 +163,5 @@ def exception_handler(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {Exception: exception_handler}
 
 
-__all__ = ["HTMXRequest", "render", "redirect", "error_response", "error_renderer", "EXCEPTION_HANDLERS"]
+__all__ = ["HTMXRequest", "render", "redirect", "outside_htmx", "error_response", "error_renderer",
+           "EXCEPTION_HANDLERS"]

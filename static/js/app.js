@@ -7,4 +7,11 @@
     var summary = document.querySelector("form [role=alert][tabindex]");
     if (summary && document.activeElement !== summary) summary.focus();
   });
+  // "Ajouter une halte" asks for the row that comes after the ones on screen. Here rather than in
+  // an hx-vals='js:…' attribute: the Content-Security-Policy allows no eval.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.hasAttribute("data-next-stop-index")) {
+      event.detail.parameters.index = document.querySelectorAll("#stop-rows > li").length + 1;
+    }
+  });
 })();

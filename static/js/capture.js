@@ -85,7 +85,10 @@
       });
       var xhr = new XMLHttpRequest();
       xhr.open("POST", "/api/v1/walks/" + entry.walk_id + "/observations");
-      xhr.setRequestHeader("X-CSRFToken", token);
+      // The participant's own token when the entry has one: it still leaves after a sign-out or
+      // once this phone joined another walk (the session then no longer names this participant).
+      if (entry.token) xhr.setRequestHeader("Authorization", "Bearer " + entry.token);
+      else xhr.setRequestHeader("X-CSRFToken", token);
       xhr.setRequestHeader("Accept", "application/json");
       xhr.upload.onprogress = function (e) {
         if (e.lengthComputable) { progress[entry.client_uuid] = Math.round(100 * e.loaded / e.total); renderOutbox(); }
@@ -345,6 +348,7 @@
     var entry = {
       client_uuid: editing || newUuid(),
       walk_id: walkId,
+      token: root.dataset.participantToken || null,
       created_at: new Date().toISOString(),
       attempts: 0, next_attempt: 0, state: "pending", error: null,
       fields: {

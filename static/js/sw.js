@@ -1,11 +1,20 @@
 /* walkapp service worker: the walk page and its form open with no network once visited.
  *
+ * What it keeps is an allow-list, nothing else: the field page of a walk (for a participant),
+ * static files, and photos. Anything the server marks "no-store" (every answer to a signed-in
+ * staff user: walkapp/headers.py) is never kept, and a stale copy of it is dropped.
  * Pages: network first, the last good copy when offline. Static files: served from the cache and
  * refreshed behind (stale-while-revalidate). Photos: cache first (their URLs never change
  * content). Everything else (the API, the feed polls, POSTs) goes to the network only: the
- * outbox in capture.js, not this worker, is what keeps constats safe.
+ * outbox in capture.js (IndexedDB), not this worker, is what keeps constats safe.
+ *
+ * Signing out or joining a walk empties the cache of pages and photos (the previous person's),
+ * keeping static files; IndexedDB, and so the outbox of unsent constats, is never touched.
  */
-var VERSION = "walkapp-v1";
+var VERSION = "walkapp-v2";
+var STATIC_CACHE = VERSION + "-static";
+var PERSONAL_CACHE = VERSION + "-personal";  // pages and photos of the person using the phone
+var KEPT_PAGE = /^\/marches\/\d+\/terrain$/;
 var SHELL = [
   "/static/css/app.css",
   "/static/js/capture.js",
@@ -21,14 +30,16 @@ var SHELL = [
 ];
 
 self.addEventListener("install", function (event) {
-  event.waitUntil(caches.open(VERSION).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
+  event.waitUntil(caches.open(STATIC_CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
     return self.skipWaiting();
   }));
 });
 
 self.addEventListener("activate", function (event) {
   event.waitUntil(caches.keys().then(function (keys) {
-    return Promise.all(keys.filter(function (k) { return k !== VERSION; }).map(function (k) { return caches.delete(k); }));
+    // Older versions kept every page, staff pages included: they all go.
+    return Promise.all(keys.filter(function (k) { return k !== STATIC_CACHE && k !== PERSONAL_CACHE; })
+      .map(function (k) { return caches.delete(k); }));
   }).then(function () { return self.clients.claim(); }));
 });
 
@@ -40,20 +51,36 @@ function offlinePage() {
   return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
+function storable(response) {
+  return response.ok && response.type === "basic" && !/no-store/i.test(response.headers.get("Cache-Control") || "");
+}
+
 function networkFirst(request) {
   return fetch(request).then(function (response) {
-    if (response.ok && response.type === "basic") {
-      var copy = response.clone();
-      caches.open(VERSION).then(function (cache) { cache.put(request, copy); });
-    }
+    var copy = response.clone();
+    caches.open(PERSONAL_CACHE).then(function (cache) {
+      return storable(copy) ? cache.put(request, copy) : cache.delete(request);
+    });
     return response;
   }).catch(function () {
-    return caches.match(request).then(function (hit) { return hit || offlinePage(); });
+    return caches.match(request, { cacheName: PERSONAL_CACHE }).then(function (hit) { return hit || offlinePage(); });
+  });
+}
+
+function forgetPersonal() {
+  return caches.delete(PERSONAL_CACHE);
+}
+
+// Sign-out and joining a walk change who uses the phone: their pages and photos go first, before
+// the answer (and the page it leads to) reaches the browser.
+function throughAndForget(request) {
+  return fetch(request).then(function (response) {
+    return forgetPersonal().then(function () { return response; });
   });
 }
 
 function staleWhileRevalidate(request) {
-  return caches.open(VERSION).then(function (cache) {
+  return caches.open(STATIC_CACHE).then(function (cache) {
     return cache.match(request).then(function (hit) {
       var fresh = fetch(request).then(function (response) {
         if (response.ok) cache.put(request, response.clone());
@@ -66,25 +93,33 @@ function staleWhileRevalidate(request) {
 }
 
 function cacheFirst(request) {
-  return caches.match(request).then(function (hit) {
+  return caches.match(request, { cacheName: PERSONAL_CACHE }).then(function (hit) {
     return hit || fetch(request).then(function (response) {
-      if (response.ok) {
+      if (storable(response)) {
         var copy = response.clone();
-        caches.open(VERSION).then(function (cache) { cache.put(request, copy); });
+        caches.open(PERSONAL_CACHE).then(function (cache) { cache.put(request, copy); });
       }
       return response;
     });
   });
 }
 
+self.addEventListener("message", function (event) {
+  if (event.data === "forget-personal") event.waitUntil(forgetPersonal());
+});
+
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  // Pages: navigations, and the page's own "keep me" fetch (capture.js) on its first visit.
+  if (request.method === "POST") {
+    if (url.pathname === "/deconnexion" || url.pathname.indexOf("/j/") === 0) event.respondWith(throughAndForget(request));
+    return;
+  }
+  if (request.method !== "GET") return;
+  // Pages: the field page only, as a navigation or the page's own "keep me" fetch (capture.js).
   if (request.mode === "navigate" || request.headers.get("X-Walkapp-Keep") === "1") {
-    event.respondWith(networkFirst(request));
+    if (KEPT_PAGE.test(url.pathname)) event.respondWith(networkFirst(request));
     return;
   }
   if (url.pathname.indexOf("/static/") === 0) { event.respondWith(staleWhileRevalidate(request)); return; }

@@ -1,4 +1,4 @@
-"""Sign-in and sign-out pages."""
+"""Sign-in and sign-out, one's password, and the coordinator's list of accounts."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 
-from ..errors import TooManyRequests
-from ..security import sign_in_throttle
+from ..errors import NotFound
+from ..policy import allowed
+from ..sessions import end_sessions, open_session_counts, session_id
+from ..tables import StaffUser
 from ..web import redirect, render
-from .services import authenticate
+from . import throttle
+from .services import AccountError, authenticate, change_password, staff_accounts
 
 FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -37,26 +40,76 @@ class AccountController(Controller):
         email = (data.get("email") or "").strip().lower()[:254]
         password = data.get("password") or ""
         next_path = _safe_next(data.get("next"))
-        address = request.client.host if request.client else "?"
-        wait = sign_in_throttle.retry_after(email, address)
-        if wait:
-            minutes = max(1, round(wait / 60))
-            raise TooManyRequests(
-                f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
-            )
+        address = throttle.client_address(request.client.host if request.client else None)
+        await throttle.check(email, address)
         user = await authenticate(email, password)
         if user is None:
-            sign_in_throttle.failed(email, address)
+            await throttle.failed(email, address)
             return render(request, "accounts/sign_in.html", block="form", status_code=401,
                           next=next_path, email=email, error="Adresse e-mail ou mot de passe incorrect.")
-        sign_in_throttle.succeeded(email)
-        # A fresh session on sign-in: nothing from before (fixation) carries over but walk joins.
+        await throttle.succeeded(email, address)
+        # Walk joins carry over; the session itself gets a new id (sessions.DatabaseSessionBackend:
+        # the signed-in user changed), so an id planted before sign-in opens nothing.
         participants = request.session.get("participants", {}) if request.session else {}
-        request.clear_session()
         request.set_session({"user_id": user.id, "participants": participants})
         return redirect(request, next_path)
 
     @post("/deconnexion", status_code=200)
     async def sign_out(self, request: Request) -> Response:
+        """Ends the session on the server (a copied cookie opens nothing after this), staff sign-in
+        and walk joins alike: on a shared phone the next person starts from nothing. The service
+        worker empties its cache of pages when it sees this POST (static/js/sw.js);
+        Clear-Site-Data empties the browser's HTTP cache (not IndexedDB: unsent constats stay)."""
         request.clear_session()
-        return redirect(request, "/connexion")
+        response = redirect(request, "/connexion")
+        response.headers["Clear-Site-Data"] = '"cache"'
+        return response
+
+
+PASSWORD_PAGE = "accounts/password.html"
+
+
+def _ended(count: int) -> str:
+    if not count:
+        return "aucune session ouverte"
+    plural = "s" if count > 1 else ""
+    return f"{count} session{plural} fermée{plural}"
+
+
+class StaffAccountController(Controller):
+    """One's own password; for coordinators, the staff accounts and ending their sessions."""
+
+    path = "/"
+    include_in_schema = False
+    guards = [allowed("account.own")]
+
+    @get("/compte")
+    async def password_page(self, request: Request) -> Template:
+        return render(request, PASSWORD_PAGE, errors={}, done=None)
+
+    @post("/compte/mot-de-passe", status_code=200)
+    async def change_password(self, request: Request, data: Annotated[dict[str, str], FormBody]) -> Template:
+        try:
+            ended = await change_password(request.user, data.get("current", ""), data.get("new", ""),
+                                          data.get("confirm", ""), keep_session=session_id(request))
+        except AccountError as error:
+            return render(request, PASSWORD_PAGE, block="form", status_code=422, errors=error.errors, done=None)
+        done = "Mot de passe changé." + (f" Autres sessions : {_ended(ended)}." if ended else "")
+        return render(request, PASSWORD_PAGE, block="form", errors={}, done=done)
+
+    @get("/comptes", guards=[allowed("accounts.manage")])
+    async def accounts_page(self, request: Request) -> Template:
+        return render(request, "accounts/list.html", users=await staff_accounts(), sessions=await open_session_counts(),
+                      done=None)
+
+    @post("/comptes/{user_id:int}/fermer-sessions", guards=[allowed("accounts.manage")], status_code=200)
+    async def end_user_sessions(self, request: Request, user_id: FromPath[int]) -> Template:
+        """A lost phone, a departed agent: every session of the account ends now (the caller's own
+        too, when they end their own: they sign in again)."""
+        user = await StaffUser.objects().where(StaffUser.id == user_id).first()
+        if user is None:
+            raise NotFound("Ce compte n'existe pas.")
+        ended = await end_sessions(user.id)
+        done = f"{user.display_name} : {_ended(ended)}."
+        return render(request, "accounts/list.html", block="accounts", users=await staff_accounts(),
+                      sessions=await open_session_counts(), done=done)

@@ -1,6 +1,6 @@
 """Routes of the follow-up table: /actions (table, filters, inline state), an action's page and
-forms, links to constats, the bilan and the exports. Every route passes `requires_reader` (staff
-only), then asks permissions.check for what it does."""
+forms, links to constats, the bilan and the exports. Every route passes the "actions.read" guard
+(staff only), then requires from walkapp.policy what it does."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from litestar.response import Template
 from .. import clock
 from ..errors import BadRequest, NotFound
 from ..web import redirect, render
-from . import exports, permissions, queries, services
+from ..policy import ACTION_ALL_FIELDS, ACTION_FOLLOW_FIELDS, actor_of, allowed, can, require
+from . import exports, queries, services
 from .forms import ActionInput, format_euros, parse_action_form, parse_ids, require_cause_when_reported
-from .permissions import CREATE, EDIT, FOLLOW, LINK, READ, check, requires_reader
 
 LIST = "actions/list.html"
 FORM = "actions/form.html"
@@ -28,8 +28,9 @@ def _render(request: Request, template: str, **context: Any) -> Template:
     return render(request, template, euros=format_euros, **context)
 
 
-def _user(request: Request) -> Any:
-    return permissions.staff_of(request)
+def _user(request: Request, verb: str, action: Any = None) -> Any:
+    """The staff user doing `verb`, once the policy has said yes (else its French 401/403)."""
+    return require(actor_of(request), verb, action).user
 
 
 async def _choices() -> dict[str, Any]:
@@ -76,7 +77,7 @@ def _filters(request: Request) -> tuple[queries.ActionFilter, dict[str, str]]:
 
 class ActionController(Controller):
     path = "/actions"
-    guards = [requires_reader]
+    guards = [allowed("actions.read")]
     include_in_schema = False
 
     # ------------------------------------------------------------ the table
@@ -85,13 +86,13 @@ class ActionController(Controller):
     async def table(self, request: Request) -> Template:
         chosen, errors = _filters(request)
         rows = await queries.action_rows(chosen)
-        user = _user(request)
+        actor = actor_of(request)
         for row in rows:
-            row["can_follow"] = permissions.can(user, FOLLOW, row)
+            row["can_follow"] = can(actor, "actions.follow", row)
         return _render(request, LIST, block="table", push_url="/actions" + chosen.query_string(),
                       filter=chosen, filter_errors=errors, groups=queries.by_axe(rows), shown=len(rows),
                       late=sum(1 for r in rows if r["late"]), total_cost=queries.total_cost(rows),
-                      can_create=permissions.can(user, CREATE), **await self._filter_choices())
+                      can_create=can(actor, "actions.create"), **await self._filter_choices())
 
     async def _filter_choices(self) -> dict[str, Any]:
         from ..walks.services import list_walks
@@ -132,13 +133,14 @@ class ActionController(Controller):
         chosen, errors = _filters(request)
         if errors:
             raise BadRequest(" ".join(errors.values()))
-        return _download(exports.to_csv(await queries.action_rows(chosen)), "text/csv; charset=utf-8", "csv")
+        # "text/csv": Litestar appends "; charset=utf-8" to text/* types itself.
+        return _download(exports.to_csv(await queries.action_rows(chosen)), "text/csv", "csv")
 
     # ------------------------------------------------------------ creating
 
     @get("/nouvelle")
     async def new_page(self, request: Request) -> Template:
-        check(_user(request), CREATE)
+        _user(request, "actions.create")
         ids = parse_ids(request.query_params.get("constats"))
         constats = await services.selected_constats(ids)
         data = services.prefill(constats)
@@ -149,9 +151,8 @@ class ActionController(Controller):
 
     @post("/", status_code=200)
     async def create(self, request: Request) -> Response | Template:
-        user = _user(request)
-        check(user, CREATE)
-        data = await _parse(request, permissions.ALL_FIELDS)
+        user = _user(request, "actions.create")
+        data = await _parse(request, ACTION_ALL_FIELDS)
         if data.errors:
             return await _form_page(request, data, None, status_code=422)
         action = await services.create_action(data, user)
@@ -163,51 +164,50 @@ class ActionController(Controller):
     async def detail(self, request: Request, action_id: FromPath[int]) -> Template:
         return _render(request, DETAIL, **await self._detail_context(request, action_id))
 
-    async def _detail_context(self, request: Request, action_id: int, data: ActionInput | None = None) -> dict[str, Any]:
+    async def _detail_context(self, request: Request, action_id: int,
+                              data: ActionInput | None = None) -> dict[str, Any]:
         row = await _row(action_id)
-        user = _user(request)
-        return {"a": row, "constats": await services.constats_of(action_id), "history": await services.history(action_id),
-                "can_edit": permissions.can(user, EDIT, row), "can_follow": permissions.can(user, FOLLOW, row),
-                "can_link": permissions.can(user, LINK, row), "data": data or _input_from(row),
+        actor = actor_of(request)
+        return {"a": row, "constats": await services.constats_of(action_id),
+                "history": await services.history(action_id),
+                "can_edit": can(actor, "actions.edit", row), "can_follow": can(actor, "actions.follow", row),
+                "can_link": can(actor, "actions.link", row), "data": data or _input_from(row),
                 "errors": data.errors if data else {}}
 
     @get("/{action_id:int}/modifier")
     async def edit_page(self, request: Request, action_id: FromPath[int]) -> Template:
         row = await _row(action_id)
-        check(_user(request), EDIT, row)
+        _user(request, "actions.edit", row)
         return await _form_page(request, _input_from(row), row)
 
     @post("/{action_id:int}/modifier", status_code=200)
     async def update(self, request: Request, action_id: FromPath[int]) -> Response | Template:
-        user = _user(request)
         action = await services.get_action(action_id)
         row = await _row(action_id)
-        check(user, EDIT, row)
-        data = await _parse(request, permissions.ALL_FIELDS)
+        user = _user(request, "actions.edit", row)
+        data = await _parse(request, ACTION_ALL_FIELDS)
         if data.errors:
             return await _form_page(request, data, row, status_code=422)
-        await services.update_action(action, user, data.values(permissions.ALL_FIELDS))
+        await services.update_action(action, user, data.values(ACTION_ALL_FIELDS))
         return redirect(request, f"/actions/{action_id}")
 
     @post("/{action_id:int}/suivi", status_code=200)
     async def follow_up(self, request: Request, action_id: FromPath[int]) -> Response | Template:
         """The pilot's update: state, cost, cause of a delay, evaluation, comment."""
-        user = _user(request)
         action = await services.get_action(action_id)
-        check(user, FOLLOW, await _row(action_id))
-        data = await _parse(request, permissions.FOLLOW_FIELDS, action.delay_causes)
+        user = _user(request, "actions.follow", await _row(action_id))
+        data = await _parse(request, ACTION_FOLLOW_FIELDS, action.delay_causes)
         if data.errors:
             return _render(request, DETAIL, block="followup", status_code=422,
                           **await self._detail_context(request, action_id, data))
-        await services.update_action(action, user, data.values(permissions.FOLLOW_FIELDS))
+        await services.update_action(action, user, data.values(ACTION_FOLLOW_FIELDS))
         return redirect(request, f"/actions/{action_id}")
 
     @post("/{action_id:int}/etat", status_code=200)
     async def change_state(self, request: Request, action_id: FromPath[int]) -> Response | Template:
         """The state select of a row of the table (htmx swaps the row)."""
-        user = _user(request)
         action = await services.get_action(action_id)
-        check(user, FOLLOW, await _row(action_id))
+        user = _user(request, "actions.follow", await _row(action_id))
         data = await _parse(request, frozenset({"state"}), action.delay_causes)
         if not data.errors:
             await services.update_action(action, user, {"state": data.state})
@@ -216,7 +216,7 @@ class ActionController(Controller):
                 raise BadRequest(" ".join(data.errors.values()))
             return redirect(request, "/actions")
         row = await _row(action_id)
-        row["can_follow"] = permissions.can(user, FOLLOW, row)
+        row["can_follow"] = can(actor_of(request), "actions.follow", row)
         return Template(template_name=ROW, context={"row": row, "row_error": " ".join(data.errors.values())},
                         status_code=422 if data.errors else 200)
 
@@ -230,13 +230,12 @@ class ActionController(Controller):
         form = await request.form()
         raw = str(form.get("action") or "").strip()
         if not raw.isdigit() or len(raw) > 9:
-            check(_user(request), LINK)
+            _user(request, "actions.link")
             raise BadRequest("Choisissez l'action à laquelle lier le constat.")
         return await self._link(request, int(raw), form)
 
     async def _link(self, request: Request, action_id: int, form: Any) -> Response:
-        user = _user(request)
-        check(user, LINK)
+        user = _user(request, "actions.link")
         action = await services.get_action(action_id)
         ids = parse_ids(form.get("constats"))
         await services.link_constats(action, user, ids)
@@ -246,8 +245,7 @@ class ActionController(Controller):
 
     @post("/{action_id:int}/constats/{observation_id:int}/retirer", status_code=200)
     async def unlink(self, request: Request, action_id: FromPath[int], observation_id: FromPath[int]) -> Response:
-        user = _user(request)
-        check(user, LINK)
+        user = _user(request, "actions.link")
         action = await services.get_action(action_id)
         await services.unlink_constat(action, user, observation_id)
         return redirect(request, f"/actions/{action_id}")
@@ -260,4 +258,4 @@ def _download(body: bytes, media_type: str, extension: str) -> Response:
         "X-Content-Type-Options": "nosniff"})
 
 
-__all__ = ["ActionController", "READ"]
+__all__ = ["ActionController"]

@@ -13,6 +13,7 @@ from typing import Any
 from .. import clock, gusp
 from ..db import write_transaction
 from ..errors import BadRequest, NotFound
+from ..policy import can
 from ..tables import Action, ActionEvent, ActionObservation, Neighbourhood, Observation, Partner, StaffUser
 from .forms import ActionInput, field_label, format_euros
 
@@ -276,18 +277,17 @@ async def unlink_constat(action: Action, user: StaffUser, observation_id: int) -
         await ActionEvent(action=action.id, user=user.id, field=LINKED, before=str(observation_id), after="").save()
 
 
-async def constat_panel(observation_id: int, user: Any) -> dict[str, Any] | None:
+async def constat_panel(observation_id: int, actor: Any) -> dict[str, Any] | None:
     """What a constat's page shows of the follow-up: its actions with their state, and for a
-    coordinator the ways to make one or to link it to one. None for participants, who never see
-    the follow-up table."""
-    from .permissions import CREATE, LINK, READ, can
-
-    if not can(user, READ):
+    coordinator the ways to make one or to link it to one. None for who may not read the
+    follow-up table (participants)."""
+    if not can(actor, "actions.read"):
         return None
     actions = await actions_of_constat(observation_id)
     choices = []
-    if can(user, LINK):
+    if can(actor, "actions.link"):
         linked = {a["id"] for a in actions}
         choices = [row for row in await Action.select(Action.id, Action.axe, Action.problem).order_by(
             Action.id, ascending=False) if row["id"] not in linked]
-    return {"actions": actions, "can_create": can(user, CREATE), "can_link": can(user, LINK), "choices": choices}
+    return {"actions": actions, "can_create": can(actor, "actions.create"), "can_link": can(actor, "actions.link"),
+            "choices": choices}

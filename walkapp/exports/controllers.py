@@ -1,7 +1,8 @@
 """`GET /exports/photos.zip`: the photos of a walk or of a filter of the map, as one streamed zip.
 
-Who may: signed-in staff only (a participant or a Bearer token gets 403, a stranger the sign-in
-page): photos show residents and their streets, and originals carry GPS metadata.
+Who may (walkapp.policy, "photos.zip" and "photos.zip_originals"): signed-in staff for the display
+size (a participant or a Bearer token gets 403, a stranger the sign-in page), coordinators only for
+the originals: photos show residents and their streets, and originals carry GPS metadata.
 Why a Stream with a Content-Length: the browser shows real progress on a 2 GB download, the zip
 is sent while it is built, and memory stays flat whatever its size.
 """
@@ -17,7 +18,7 @@ from litestar.response import Stream
 from ..errors import BadRequest
 from ..observations.controllers import media_store
 from ..observations.filters import ObservationFilter
-from ..security import staff_only
+from ..policy import actor_of, allowed, require
 from . import builder
 
 ZIP_PATH = "/exports/photos.zip"
@@ -33,11 +34,6 @@ def zip_url(filter: ObservationFilter, originals: bool = False) -> str:
     return ZIP_PATH + (f"?{urlencode(params)}" if params else "")
 
 
-requires_staff_session = staff_only(
-    "Le téléchargement des photos est réservé aux agents, coordinateurs et membres du comité.",
-    "Connectez-vous pour télécharger les photos.")
-
-
 def _originals(value: object) -> bool:
     text = str(value or "").strip().lower()
     if text in _YES:
@@ -49,7 +45,7 @@ def _originals(value: object) -> bool:
 
 class ExportController(Controller):
     path = "/exports"
-    guards = [requires_staff_session]
+    guards = [allowed("photos.zip")]
     include_in_schema = False
 
     @get("/photos.zip")
@@ -60,6 +56,8 @@ class ExportController(Controller):
             # Dropping a filter silently would send far more photos than asked: refuse instead.
             raise BadRequest(" ".join(errors.values()))
         originals = _originals(params.get("originals"))
+        if originals:
+            require(actor_of(request), "photos.zip_originals")
         plan = await builder.collect(filter, originals)
         zs = await to_thread.run_sync(builder.build_zip, plan, media_store())
         return Stream(

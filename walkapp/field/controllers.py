@@ -10,10 +10,10 @@ from litestar.utils.scope.state import ScopeState
 from piccolo.query.functions.aggregate import Count
 
 from .. import gusp
-from ..errors import Forbidden, NotFound
-from ..observations.access import current_participant, staff_user
-from ..observations.controllers import media_store
+from ..errors import NotFound
+from ..observations.controllers import media_store, participant_of
 from ..observations.services import delete_observation, observations_with_photos
+from ..policy import actor_of, require
 from ..settings import STATIC_DIR
 from ..tables import Observation, Stop, Walk
 from ..validation import clean_text
@@ -26,9 +26,8 @@ EDIT = "field/edit.html"
 
 
 async def _field_context(request: Request, walk: Walk) -> dict:
-    participant = await current_participant(request, walk.id)
-    if participant is None and staff_user(request) is None:
-        raise Forbidden("Rejoignez d'abord la marche avec le lien ou le code QR de l'organisateur.")
+    require(actor_of(request), "walk.see", walk)
+    participant = await participant_of(request, walk)
     # Every phone polls this every few seconds: the latest constats only, counts from SQL.
     observations = await observations_with_photos(Observation.walk == walk.id, limit=FEED_LENGTH)
     counts = {code: 0 for code in gusp.codes("issue")}
@@ -40,21 +39,18 @@ async def _field_context(request: Request, walk: Walk) -> dict:
         mine = {row["id"] for row in await Observation.select(Observation.id).where(
             (Observation.walk == walk.id) & (Observation.participant == participant.id))}
     return {"walk": walk, "participant": participant, "stops": await walks.walk_stops(walk.id),
-            "observations": observations, "counts": counts, "total": sum(counts.values()), "mine": mine,
-            "can_lead": staff_user(request) is not None}
+            "observations": observations, "counts": counts, "total": sum(counts.values()), "mine": mine}
 
 
-async def _own_observation(request: Request, walk_id: int, observation_id: int) -> tuple[Walk, Observation]:
+async def _own_observation(request: Request, walk_id: int, observation_id: int,
+                           verb: str = "constat.edit") -> tuple[Walk, Observation]:
     walk = await walks.get_walk(walk_id)
     observation = await Observation.objects().where(
         (Observation.id == observation_id) & (Observation.walk == walk_id)).first()
     if observation is None:
         raise NotFound("Ce constat n'existe pas ou a été supprimé.")
-    participant = await current_participant(request, walk_id)
-    if participant is None or observation.participant != participant.id:
-        raise Forbidden("Seul l'auteur d'un constat peut le modifier ou le supprimer.")
-    if walk.status == "closed":
-        raise Forbidden("Cette marche est close : ses constats ne se modifient plus ici.")
+    observation.walk = walk  # the rule reads the walk's status through the constat
+    require(actor_of(request), verb, observation)
     return walk, observation
 
 
@@ -76,10 +72,9 @@ class FieldController(Controller):
 
     @post("/halte-en-cours", status_code=200)
     async def set_current_stop(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
-        """Staff on the walk move the group to a halte; every phone sees it on its next poll."""
-        if staff_user(request) is None:
-            raise Forbidden("Seuls les agents et coordinateurs indiquent la halte en cours.")
+        """Those who lead the walk move the group to a halte; every phone sees it on its next poll."""
         walk = await walks.get_walk(walk_id)
+        require(actor_of(request), "walk.lead", walk)
         form = await request.form()
         stop_id = str(form.get("stop_id", ""))
         if not stop_id.isdigit() or not await Stop.exists().where((Stop.id == int(stop_id)) & (Stop.walk == walk.id)):
@@ -126,7 +121,7 @@ class FieldController(Controller):
 
     @post("/constats/{observation_id:int}/supprimer", status_code=200)
     async def delete(self, request: Request, walk_id: FromPath[int], observation_id: FromPath[int]) -> Response:
-        walk, observation = await _own_observation(request, walk_id, observation_id)
+        walk, observation = await _own_observation(request, walk_id, observation_id, "constat.delete")
         await delete_observation(media_store(), observation)
         return redirect(request, f"/marches/{walk.id}/terrain")
 

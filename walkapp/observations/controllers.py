@@ -9,14 +9,14 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import File
 
-from ..errors import AppError, Forbidden, NotFound, SignInRequired
+from ..errors import AppError, NotFound
 from ..photos import MAX_BYTES
 from ..settings import get_settings
 from ..storage import MediaStore
 from ..tables import Observation, Participant, Photo, Stop, Walk
 from ..walks.services import get_walk, join_walk
 from . import services
-from .access import can_see_walk, current_participant, staff_user
+from ..policy import actor_of, require
 from ..web import ERRORS_OPT, JSON
 from .schemas import parse_observation_form
 
@@ -29,13 +29,20 @@ def media_store() -> MediaStore:
     return MediaStore(get_settings().media_dir)
 
 
+async def participant_of(request: Request, walk: Walk) -> Participant | None:
+    """The participant row this request acts as on `walk` (policy.Actor holds its id), or None."""
+    participant_id = actor_of(request).participant_in(walk)
+    if participant_id is None:
+        return None
+    return await Participant.objects().where(Participant.id == participant_id).first()
+
+
 async def _acting_participant(request: Request, walk: Walk) -> Participant:
-    participant = await current_participant(request, walk.id)
+    """Who a new constat is by (the policy has said this request may post into `walk`)."""
+    participant = await participant_of(request, walk)
     if participant is not None:
         return participant
-    user = staff_user(request)
-    if user is None:
-        raise AppError(status=401, code="unauthorized", detail="Rejoignez la marche (lien ou code QR) avant d'envoyer un constat.")
+    user = actor_of(request).user
     # A signed-in agent posting straight away joins under their own name.
     participant = await Participant.objects().where(
         (Participant.walk == walk.id) & (Participant.user == user.id)).first()
@@ -64,9 +71,8 @@ class ObservationApi(Controller):
           summary="Envoyer un constat (multipart, idempotent par client_uuid)")
     async def create(self, request: Request, walk_id: FromPath[int]) -> Response:
         walk = await _walk(walk_id)
+        require(actor_of(request), "constat.create", walk)  # open walks only, by any route
         participant = await _acting_participant(request, walk)
-        if walk.status == "planned":
-            raise AppError(status=409, code="walk_not_open", detail="La marche n'a pas encore commencé : les constats ne sont pas encore ouverts.")
         form = await request.form()
         data = parse_observation_form(form)
         if data.stop_id is not None and not await Stop.exists().where(
@@ -82,9 +88,9 @@ class ObservationApi(Controller):
     @get("/walks/{walk_id:int}/observations", summary="Les constats d'une marche, du plus récent au plus ancien")
     async def list(self, request: Request, walk_id: FromPath[int]) -> dict[str, Any]:
         walk = await _walk(walk_id)
-        if not await can_see_walk(request, walk):
-            raise AppError(status=401, code="unauthorized", detail="Rejoignez la marche pour voir ses constats.")
-        return {"walk_id": walk.id, "observations": await services.observations_with_photos(Observation.walk == walk.id)}
+        require(actor_of(request), "walk.see", walk)
+        observations = await services.observations_with_photos(Observation.walk == walk.id)
+        return {"walk_id": walk.id, "observations": observations}
 
 
     @route("/{rest:path}", http_method=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
@@ -111,10 +117,7 @@ class PhotoFiles(Controller):
         if photo is None:
             raise NotFound("Cette photo n'existe pas.")
         walk = await get_walk(photo.observation.walk)
-        if variant == "original" and staff_user(request) is None:
-            raise Forbidden("Les photos originales sont réservées aux agents et coordinateurs.")
-        if not await can_see_walk(request, walk):
-            raise SignInRequired("Rejoignez la marche pour voir ses photos.")
+        require(actor_of(request), "photo.original" if variant == "original" else "photo.see", walk)
         path = media_store().path(getattr(photo, column))
         if not path.is_file():
             raise NotFound("Le fichier de cette photo est introuvable sur le serveur.")

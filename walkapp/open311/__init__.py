@@ -17,6 +17,8 @@ Mapping
 - media_url is the absolute URL of the first photo at display size, served by this module
   (/open311/v2/media/<photo id>.jpg) under the same read rule as the constat.
 
+Who may read and write is walkapp.policy's "open311.read" and "constat.create" (explained here).
+
 Who may read (GET)
   Constats hold residents' own words, so they are not all public: anyone may read the
   *validated* constats (staff have reviewed them); a client sending its `api_key` (query string)
@@ -28,7 +30,8 @@ Who may write (POST requests)
   chosen for the key, authored by a participant named after the key (made on first use), through
   observations.services.record(), the one write path. Personal fields of the spec (email, names,
   phone, device_id, account_id) are not stored. media_url, when sent, is kept as a line of the
-  description ("Média joint : <url>"); nothing is fetched from it.
+  description ("Média joint : <url>"); nothing is fetched from it. The key's walk must be open:
+  409 while it is planned, 403 once it is closed (as for every route that makes a constat).
   These POSTs are exempt from CSRF (see security.CSRFUnlessBearer): the key in the body is the
   credential and the handler never looks at cookies, so a forged cross-site POST gains nothing.
 

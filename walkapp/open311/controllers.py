@@ -11,11 +11,10 @@ from litestar.response import File, Template
 
 from ..errors import AppError, NotFound
 from ..observations import services as observations
-from ..observations.access import bearer_token
 from ..observations.controllers import media_store
-from ..security import requires_coordinator
+from ..policy import actor_of, allowed, open311_condition, require, with_api_key
 from ..tables import Observation, Photo, Walk
-from ..validation import clean_text
+from ..validation import clean_text, parse_id
 from ..web import ERRORS_OPT, OPEN311, redirect, render
 from . import georeport, keys
 from .formats import format_of, respond, split_format
@@ -25,17 +24,11 @@ CHANGESET = "2026-11-25T00:00:00+01:00"
 
 
 async def readable(request: Request):
-    """What this request may read (see __init__): None for everything, else a condition."""
-    if request.scope.get("user") is not None and not bearer_token(request):
-        return None
-    validated = Observation.status == "validated"
+    """What this request may read (policy "open311.read"): None for everything, else a condition.
+    A GET may carry its key in the query string; it adds to the request's other credentials."""
     raw = request.query_params.get("api_key")
-    if raw is None or raw == "":
-        return validated
-    key = await keys.active_key(raw)
-    if key is None:
-        raise AppError(status=403, detail="api_key invalide ou révoquée.")
-    return validated | (Observation.walk == key.walk.id)
+    actor = await with_api_key(request, raw, cookies=True) if raw else actor_of(request)
+    return open311_condition(actor)
 
 
 def _and(a, b):
@@ -81,10 +74,11 @@ class GeoReportController(Controller):
 
     @get("/requests/{name:str}", summary="Open311 : un constat")
     async def request_by_id(self, request: Request, name: FromPath[str]) -> Response:
-        ident, fmt = split_format(name)
-        if not ident.isdigit() or len(ident) > 12:
+        stem, fmt = split_format(name)
+        ident = parse_id(stem)  # None too past the database's integer: such a number names nothing
+        if ident is None:
             raise AppError(status=404, detail="Demande introuvable : le numéro du constat est attendu.")
-        rows = await _rows(_and(await readable(request), Observation.id == int(ident)))
+        rows = await _rows(_and(await readable(request), Observation.id == ident))
         if not rows:
             raise AppError(status=404, detail=f"Demande n° {ident} introuvable.")
         return respond(fmt, "service_requests", await georeport.requests_json(rows, str(request.base_url)))
@@ -96,13 +90,11 @@ class GeoReportController(Controller):
         raw_key = form.get("api_key") or request.query_params.get("api_key")
         if not raw_key:
             raise AppError(status=403, detail="api_key manquante : demandez une clé au coordinateur de la démarche.")
-        key = await keys.active_key(str(raw_key))
-        if key is None:
-            raise AppError(status=403, detail="api_key invalide ou révoquée.")
-        data = georeport.parse_post(form)
+        # CSRF-exempt: the key is the only credential here, never the cookies.
+        key = (await with_api_key(request, raw_key, cookies=False)).api_key
         walk = key.walk
-        if walk.status == "planned":
-            raise AppError(status=403, detail="La marche liée à cette clé n'a pas encore commencé : les constats n'y sont pas encore ouverts.")
+        require(actor_of(request), "constat.create", walk)  # open walks only, by any route
+        data = georeport.parse_post(form)
         author = await keys.author_of(key)
         observation, _ = await observations.record(media_store(), walk, author, data)
         notice = (f"Constat n° {observation.id} enregistré dans la marche « {walk.title} » ; "
@@ -114,16 +106,18 @@ class GeoReportController(Controller):
     @get("/media/{name:str}", include_in_schema=False)
     async def media(self, request: Request, name: FromPath[str]) -> File:
         stem, _, ext = name.rpartition(".")
-        if ext != "jpg" or not stem.isdigit() or len(stem) > 12:
+        photo_id = parse_id(stem) if ext == "jpg" else None
+        if photo_id is None:
             raise AppError(status=404, detail="Photo introuvable.")
-        photo = await Photo.objects().where(Photo.id == int(stem)).first()
+        photo = await Photo.objects().where(Photo.id == photo_id).first()
         if photo is None or not await _rows(_and(await readable(request), Observation.id == photo.observation)):
             raise AppError(status=404, detail="Photo introuvable.")
         path = media_store().path(photo.display_path)
         if not path.is_file():
             raise AppError(status=404, detail="Le fichier de cette photo est introuvable sur le serveur.")
-        return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg", media_type="image/jpeg",
-                    content_disposition_type="inline", headers={"Cache-Control": "private, max-age=3600"})
+        return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg",
+                    media_type="image/jpeg", content_disposition_type="inline",
+                    headers={"Cache-Control": "private, max-age=3600"})
 
     @get("/{rest:path}", include_in_schema=False)
     async def unknown(self, request: Request, rest: FromPath[str]) -> Response:
@@ -145,7 +139,7 @@ async def _keys_page(request: Request, status_code: int = 200, **context: Any) -
 
 class ApiKeyController(Controller):
     path = "/open311/cles"
-    guards = [requires_coordinator]
+    guards = [allowed("apikeys.manage")]
     include_in_schema = False
 
     @get("/")

@@ -8,6 +8,7 @@ with the content types the spec gives.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -16,8 +17,9 @@ from litestar import Request, Response
 from ..errors import AppError
 from ..web import OPEN311, error_renderer
 
+# Litestar appends "; charset=utf-8" to every text/* type itself: naming it here sent it twice.
 JSON_TYPE = "application/json; charset=utf-8"
-XML_TYPE = "text/xml; charset=utf-8"
+XML_TYPE = "text/xml"
 FORMATS = ("json", "xml")
 
 # The element of one item in each list of the spec.
@@ -37,12 +39,18 @@ def format_of(request: Request) -> str:
     return "xml" if request.url.path.endswith(".xml") else "json"
 
 
+# What XML 1.0 forbids in a document, escaped or not (control characters, surrogates, U+FFFE and
+# U+FFFF). clean_text keeps them out of new rows, but rows stored before it may hold them, and
+# one such character makes the whole list unreadable to every client: they are dropped here.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return _NOT_XML.sub("", str(value))
 
 
 def _fill(parent: ET.Element, key: str, value: Any) -> None:

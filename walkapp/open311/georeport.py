@@ -16,7 +16,7 @@ from ..errors import AppError
 from ..observations.filters import all_of
 from ..observations.schemas import MAX_DESCRIPTION, MAX_STREET, ObservationInput
 from ..tables import Observation, ObservationEvent, Photo
-from ..validation import clean_text
+from ..validation import clean_text, parse_id
 
 GROUP = "Enjeux GUSP"
 OPEN, CLOSED = "open", "closed"
@@ -152,9 +152,11 @@ def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
     ids_raw = _one(params, "service_request_id")
     if ids_raw:  # "This overrides all other arguments."
         ids = _codes(ids_raw)
-        if not ids or len(ids) > MAX_IDS or not all(i.isdigit() and len(i) < 12 for i in ids):
+        if not ids or len(ids) > MAX_IDS or not all(i.isascii() and i.isdigit() for i in ids):
             raise AppError(status=400, detail="service_request_id : des numéros de constat séparés par des virgules.")
-        return Observation.id.is_in([int(i) for i in ids]), page, size
+        # A number past the database's integer names no constat (and would overflow the query).
+        known = [n for n in map(parse_id, ids) if n is not None] or [0]  # no row has id 0
+        return Observation.id.is_in(known), page, size
     clauses = []
     codes = _codes(_one(params, "service_code"))
     for code in codes:

@@ -11,12 +11,12 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from .. import gusp
-from ..errors import Forbidden, NotFound, SignInRequired
+from ..errors import NotFound
 from ..exports.controllers import zip_url
-from ..observations.access import session_participants, staff_user
 from ..actions.services import constat_panel
 from ..observations.filters import ObservationFilter
-from ..tables import Neighbourhood, Observation, Participant, Walk
+from ..policy import actor_of, can, require, visible_walk_ids
+from ..tables import Neighbourhood, Observation, Walk
 from ..web import ERRORS_OPT, JSON, redirect, render
 from . import geojson, maps, services
 
@@ -24,24 +24,12 @@ MAP = "review/map.html"
 CONSTAT = "review/constat.html"
 
 
-async def visible_walks(request: Request) -> set[int] | None:
-    """None for staff (every walk); for a participant, the walks this browser joined."""
-    if staff_user(request) is not None:
-        return None
-    tokens = list(session_participants(request).values())
-    if not tokens:
-        return set()
-    rows = await Participant.select(Participant.walk).where(Participant.token.is_in(tokens))
-    return {row["walk"] for row in rows}
-
-
 async def scoped_filter(request: Request) -> tuple[ObservationFilter, dict[str, str], set[int] | None]:
     """The filters of the query string, narrowed to what this person may see."""
     chosen, errors = ObservationFilter.from_query(request.query_params.dict())
-    visible = await visible_walks(request)
+    actor = require(actor_of(request), "map.see")
+    visible = visible_walk_ids(actor)
     if visible is not None:
-        if not visible:
-            raise SignInRequired("Connectez-vous, ou rejoignez une marche, pour voir ses constats.")
         if chosen.walk not in visible:
             chosen = dataclasses.replace(chosen, walk=min(visible))
     return chosen, errors, visible
@@ -59,11 +47,11 @@ async def _map_context(request: Request) -> dict[str, Any]:
     centre = await _centre(walk)
     points = await services.map_points(where)
     return {
-        "filter": chosen, "filter_errors": errors, "walks": walks, "walk": walk, "is_staff": visible is None,
+        "filter": chosen, "filter_errors": errors, "walks": walks, "walk": walk,
         "neighbourhoods": await Neighbourhood.objects().order_by(Neighbourhood.name),
         "map": maps.observation_map(points, stops, settings.tiles_url, settings.tiles_attribution, centre),
         "shown": len(points), "matrix": await services.matrix(where),
-        "zip_url": zip_url(chosen) if visible is None else None,
+        "zip_url": zip_url(chosen) if can(actor_of(request), "photos.zip") else None,
         "without_position": await _count_without_position(where),
     }
 
@@ -82,19 +70,14 @@ async def _count_without_position(where) -> int:
 
 async def _visible_observation(request: Request, observation_id: int) -> Observation:
     observation = await services.get_observation(observation_id)
-    visible = await visible_walks(request)
-    if visible is not None and observation.walk.id not in visible:
-        if not visible:
-            raise SignInRequired("Connectez-vous pour voir ce constat.")
-        raise Forbidden("Ce constat appartient à une autre marche.")
+    require(actor_of(request), "constat.see", observation)
     return observation
 
 
-def _staff(request: Request):
-    user = staff_user(request)
-    if user is None:
-        raise Forbidden("Seuls les agents, coordinateurs et membres du comité peuvent modifier un constat.")
-    return user
+async def _reviewed_observation(request: Request, observation_id: int) -> tuple[Any, Observation]:
+    """The constat a review form changes, and the staff user changing it (the policy said yes)."""
+    observation = await services.get_observation(observation_id)
+    return require(actor_of(request), "constat.review", observation).user, observation
 
 
 class ReviewController(Controller):
@@ -125,12 +108,13 @@ class ReviewController(Controller):
         if observation.lat is not None:
             spot = maps.spot_map(observation.lat, observation.lon, observation.issue, settings.tiles_url,
                                  settings.tiles_attribution)
-        is_staff = staff_user(request) is not None
+        actor = actor_of(request)
+        reviewer = can(actor, "constat.review", observation)
         return {
             "observation": observation, "photos": await services.photos_of(observation.id), "spot": spot,
-            "history": await services.history(observation.id), "is_staff": is_staff, "error": errors,
-            "nearby": await services.nearby_same_issue(observation) if is_staff else [],
-            "action_panel": await constat_panel(observation.id, staff_user(request)),  # None for participants
+            "history": await services.history(observation.id), "error": errors,
+            "nearby": await services.nearby_same_issue(observation) if reviewer else [],
+            "action_panel": await constat_panel(observation.id, actor),  # None for participants
             "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
             if observation.duplicate_of else None,
         }
@@ -142,15 +126,13 @@ class ReviewController(Controller):
 
     @post("/constats/{observation_id:int}/requalifier", status_code=200)
     async def requalify(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
-        user = _staff(request)
-        observation = await _visible_observation(request, observation_id)
+        user, observation = await _reviewed_observation(request, observation_id)
         await services.requalify(observation, user, dict((await request.form()).items()))
         return await self._after_change(request, observation_id)
 
     @post("/constats/{observation_id:int}/statut", status_code=200)
     async def change_status(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
-        user = _staff(request)
-        observation = await _visible_observation(request, observation_id)
+        user, observation = await _reviewed_observation(request, observation_id)
         form = await request.form()
         status = str(form.get("status", ""))
         if not gusp.is_code("observation_status", status):

@@ -6,11 +6,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from ..errors import Forbidden
-from ..observations.access import current_participant, session_participants
-from ..security import requires_coordinator, requires_staff
+from ..policy import actor_of, allowed, can, require, session_participants
 from ..tables import Walk
-from ..web import redirect, render
+from ..web import outside_htmx, redirect, render
 from . import services
 from .services import StopInput, WalkInput
 
@@ -26,14 +24,14 @@ async def _form_page(request: Request, data: WalkInput, walk: Walk | None, statu
 
 class WalkController(Controller):
     path = "/marches"
-    guards = [requires_staff]
+    guards = [allowed("walks.list")]
     include_in_schema = False
 
     @get("/")
     async def list_page(self, request: Request) -> Template:
         return render(request, "walks/list.html", walks=await services.list_walks())
 
-    @get("/nouvelle", guards=[requires_coordinator])
+    @get("/nouvelle", guards=[allowed("walk.plan")])
     async def new_page(self, request: Request) -> Template:
         choices = await services.neighbourhoods()
         data = WalkInput(neighbourhood=choices[0].id if len(choices) == 1 else None)
@@ -42,7 +40,7 @@ class WalkController(Controller):
                                 lon=centre.centre_lon if centre else None)]
         return await _form_page(request, data, None)
 
-    @post("/", guards=[requires_coordinator], status_code=200)
+    @post("/", guards=[allowed("walk.plan")], status_code=200)
     async def create(self, request: Request) -> Response | Template:
         data = services.parse_walk_form(await request.form())
         await services.check_walk_input(data)
@@ -51,22 +49,30 @@ class WalkController(Controller):
         walk = await services.create_walk(data, request.user)
         return redirect(request, f"/marches/{walk.id}")
 
-    @get("/halte", guards=[requires_coordinator])
-    async def empty_stop_row(self, request: Request, index: FromQuery[int] = 1) -> Template:
+    @get("/halte", guards=[allowed("walk.plan")])
+    async def empty_stop_row(self, request: Request, index: FromQuery[int] = 1) -> Response | Template:
         """One more halte row for the form (htmx appends it)."""
+        elsewhere = outside_htmx(request, "/marches/nouvelle")
+        if elsewhere:
+            return elsewhere
         return render(request, FORM, block="stop_row", stop=StopInput(name="", lat=None, lon=None),
                       index=max(1, min(index, services.MAX_STOPS)), errors={})
 
     @get("/{walk_id:int}")
     async def detail(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await services.get_walk(walk_id)
+        require(actor_of(request), "walk.participants", walk)
         url = services.join_url(str(request.base_url), walk)
         return render(request, DETAIL, walk=walk, stops=await services.walk_stops(walk_id),
                       participants=await services.walk_participants(walk_id), join_url=url)
 
     @get("/{walk_id:int}/participants")
-    async def participants_block(self, request: Request, walk_id: FromPath[int]) -> Template:
+    async def participants_block(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
         walk = await services.get_walk(walk_id)
+        require(actor_of(request), "walk.participants", walk)
+        elsewhere = outside_htmx(request, f"/marches/{walk.id}")
+        if elsewhere:
+            return elsewhere
         return render(request, DETAIL, block="participants", walk=walk,
                       participants=await services.walk_participants(walk_id))
 
@@ -77,14 +83,14 @@ class WalkController(Controller):
         return Response(svg, media_type="image/svg+xml",
                         headers={"Content-Disposition": f'inline; filename="marche-{walk.id}-qr.svg"'})
 
-    @get("/{walk_id:int}/modifier", guards=[requires_coordinator])
+    @get("/{walk_id:int}/modifier", guards=[allowed("walk.edit")])
     async def edit_page(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await services.get_walk(walk_id)
         data = WalkInput(neighbourhood=walk.neighbourhood.id, title=walk.title, date=walk.date,
                          stops=[StopInput(s.name, s.lat, s.lon, s.id) for s in await services.walk_stops(walk_id)])
         return await _form_page(request, data, walk)
 
-    @post("/{walk_id:int}/modifier", guards=[requires_coordinator], status_code=200)
+    @post("/{walk_id:int}/modifier", guards=[allowed("walk.edit")], status_code=200)
     async def update(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
         walk = await services.get_walk(walk_id)
         data = services.parse_walk_form(await request.form())
@@ -94,7 +100,7 @@ class WalkController(Controller):
         await services.update_walk(walk, data)
         return redirect(request, f"/marches/{walk.id}")
 
-    @post("/{walk_id:int}/statut", guards=[requires_coordinator], status_code=200)
+    @post("/{walk_id:int}/statut", guards=[allowed("walk.edit")], status_code=200)
     async def change_status(self, request: Request, walk_id: FromPath[int]) -> Response:
         walk = await services.get_walk(walk_id)
         form = await request.form()
@@ -109,7 +115,7 @@ class JoinController(Controller):
     @get("/j/{secret:str}")
     async def join_page(self, request: Request, secret: FromPath[str]) -> Response | Template:
         walk = await services.walk_by_join_secret(secret)
-        if await current_participant(request, walk.id):
+        if actor_of(request).participant_in(walk) is not None:
             return redirect(request, f"/marches/{walk.id}/terrain")
         name = request.user.display_name if request.user else ""
         return render(request, "walks/join.html", walk=walk, display_name=name, errors={})
@@ -117,11 +123,10 @@ class JoinController(Controller):
     @post("/j/{secret:str}", status_code=200)
     async def join(self, request: Request, secret: FromPath[str]) -> Response | Template:
         walk = await services.walk_by_join_secret(secret)
+        require(actor_of(request), "walk.join", walk)
         form = await request.form()
         errors: dict[str, str] = {}
         name = services.clean_display_name(errors, form.get("display_name"))
-        if walk.status == "closed":
-            raise Forbidden("Cette marche est close : on ne peut plus la rejoindre.")
         if errors:
             return render(request, "walks/join.html", block="form", status_code=422, walk=walk,
                           display_name=str(form.get("display_name") or "")[:500], errors=errors)
@@ -135,8 +140,9 @@ class JoinController(Controller):
 
     @get("/")
     async def home(self, request: Request) -> Response | Template:
-        if request.user is not None:
+        actor = actor_of(request)
+        if can(actor, "walks.list"):
             return redirect(request, "/marches")
-        ids = [int(k) for k in session_participants(request) if k.isdigit()]
+        ids = list(actor.participants)
         walks = await Walk.objects().where(Walk.id.is_in(ids)).order_by(Walk.date, ascending=False) if ids else []
         return render(request, "home.html", walks=walks)
