@@ -150,7 +150,7 @@ async def fill_database(files: list[tuple[str, str, int]]) -> int:
         photos = [Photo(observation=obs_id, sha256=sha, original_path=relative, display_path=relative,
                         thumb_path=relative, content_type="image/jpeg", width=2400, height=1800, bytes=size,
                         position=position)
-                  for obs_id, pair in zip(ids, pairs) for position, (relative, sha, size) in enumerate(pair)]
+                  for obs_id, pair in zip(ids, pairs, strict=False) for position, (relative, sha, size) in enumerate(pair)]
         for start in range(0, len(photos), 200):
             await Photo.insert(*photos[start:start + 200])
         return walk.id

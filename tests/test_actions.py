@@ -336,8 +336,8 @@ async def test_table_groups_by_axe_marks_late_actions_and_filters(scene, other_c
     assert "Dépôts sauvages" in by_walk and "Banc réparé" not in by_walk
     by_state = shown(await other_client.get("/actions?state=realisee"))
     assert "Banc réparé" in by_state and "Dépôts sauvages" not in by_state
-    assert "Dépôts sauvages" in shown(await other_client.get("/actions?year=2026&neighbourhood=%d"
-                                                             % scene["walk"].neighbourhood))
+    hood = scene["walk"].neighbourhood
+    assert "Dépôts sauvages" in shown(await other_client.get(f"/actions?year=2026&neighbourhood={hood}"))
     assert "Dépôts sauvages" not in shown(await other_client.get("/actions?year=2030"))
 
 
@@ -429,7 +429,7 @@ async def test_csv_opens_with_semicolons_and_keeps_accents(scene, other_client):
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:len(ANNEXE2)] == ANNEXE2 and rows[0] == exports.columns()
     header = rows[0]
-    by_problem = {r[1]: dict(zip(header, r)) for r in rows[1:]}
+    by_problem = {r[1]: dict(zip(header, r, strict=False)) for r in rows[1:]}
     assert len(rows) == 4  # one line per action, no band lines
     assert [r[0] for r in rows[1:]] == ["Propreté, entretien", "Propreté, entretien", "Gestion de tous les types de déchets"]
     deposit = by_problem["Dépôts sauvages"]

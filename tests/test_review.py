@@ -58,8 +58,9 @@ async def test_filters_and_matrix_counts(client, other_client):
     assert grid.row_totals["dechets"] == 3 and grid.column_totals["usages"] == 3 and grid.total == 6
     assert grid.heat("dechets", "usages") == 5 and grid.heat("mobilites", "gestion") == 0
     # The page shows the same, each cell a link to the filtered map.
-    cell = re.search(r'<a href="/carte\?walk=%d&amp;issue=dechets&amp;angle=usages"[^>]*>\s*<strong>(\d+)</strong><small>(\d+) / (\d+)'
-                     % walk.id, (await other_client.get(f"/carte?walk={walk.id}")).text)
+    cell = re.search(rf'<a href="/carte\?walk={walk.id}&amp;issue=dechets&amp;angle=usages"[^>]*>\s*'
+                     r'<strong>(\d+)</strong><small>(\d+) / (\d+)',
+                     (await other_client.get(f"/carte?walk={walk.id}")).text)
     assert cell and cell.groups() == ("3", "2", "1")
 
 

@@ -85,7 +85,7 @@ async def createuser(args: argparse.Namespace) -> None:
     try:
         user = await create_user(args.email, password, args.name or args.email.split("@")[0], args.role, args.partner)
     except AccountError as error:
-        raise SystemExit("createuser: " + " ".join(error.errors.values()))
+        raise SystemExit("createuser: " + " ".join(error.errors.values())) from None
     finally:
         await db.release()
     print(f"createuser: {user.email} ({gusp.label('role', user.role)}) créé")
@@ -108,7 +108,7 @@ async def export_photos(args: argparse.Namespace) -> None:
     try:
         plan = await builder.collect(ObservationFilter(walk=args.walk), args.originals)
     except builder.ExportError as error:
-        raise SystemExit(f"export-photos: {error.message}")
+        raise SystemExit(f"export-photos: {error.message}") from None
     finally:
         await db.release()
     zs = builder.build_zip(plan, MediaStore(get_settings().media_dir))
@@ -127,7 +127,7 @@ def backup(out: str | None) -> None:
     try:
         result = make_backup(get_settings(), Path(out) if out else None)
     except BackupError as error:
-        raise SystemExit(f"backup: {error}")
+        raise SystemExit(f"backup: {error}") from None
     print(f"backup: {result.folder} ({result.database_file.name}, {result.media_files} fichiers de photos, "
           f"{result.media_bytes / 2**20:.1f} Mo)")
 
