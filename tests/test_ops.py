@@ -317,3 +317,39 @@ def test_serve_with_two_workers(test_env, tmp_path):
         stop(server)
     assert server.returncode == 0
     assert "Traceback" not in log.read_text()
+
+
+async def test_two_workers_agree_on_sessions_sign_out_and_the_throttle(test_env, tmp_path):
+    """Two processes share one database: a session opened by one is known to the other, a
+    sign-out on one ends it for both, and wrong passwords are counted once for both (the 429 comes
+    at the 6th try, not the 11th). Every request is a new connection, so the kernel spreads them
+    over both workers."""
+    from conftest import PASSWORD, make_user
+
+    user = await make_user("agent", "agent-workers@ville.example")
+    server, url, log = start_server(test_env, tmp_path, "--workers", "2")
+    fresh = httpx.Limits(max_keepalive_connections=0)  # a new connection for every request
+    try:
+        with httpx.Client(base_url=url, timeout=10, limits=fresh) as browser:
+            browser.get("/connexion")
+            browser.headers["x-csrftoken"] = browser.cookies["walkapp_csrf"]
+            signed_in = browser.post("/connexion", data={"email": user.email, "password": PASSWORD})
+            assert signed_in.status_code in (200, 303), signed_in.text
+            assert all(browser.get("/marches/").status_code == 200 for _ in range(12))
+            copied = dict(browser.cookies)
+            assert browser.post("/deconnexion").status_code in (200, 303)
+        with httpx.Client(base_url=url, timeout=10, limits=fresh, cookies=copied) as thief:
+            answers = [thief.get("/marches/").status_code for _ in range(12)]
+            assert answers == [303] * 12, answers  # sent to sign in by every worker
+
+        with httpx.Client(base_url=url, timeout=10, limits=fresh) as guesser:
+            guesser.get("/connexion")
+            guesser.headers["x-csrftoken"] = guesser.cookies["walkapp_csrf"]
+            wrong = [guesser.post("/connexion", data={"email": user.email, "password": "mauvais"}).status_code
+                     for _ in range(5)]
+            assert wrong == [401] * 5, wrong
+            refused = guesser.post("/connexion", data={"email": user.email, "password": PASSWORD})
+            assert refused.status_code == 429 and "minute" in refused.text
+    finally:
+        stop(server)
+    assert "Traceback" not in log.read_text()
