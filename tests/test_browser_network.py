@@ -78,3 +78,32 @@ async def test_feed_revalidates_and_sleeps_in_a_hidden_tab(phone, live_server, s
     resumed = await next_poll(page, tick)
     assert resumed.status == 304
     assert problems(page) == [], problems(page)
+
+
+async def test_service_worker_serves_versioned_static_files_offline(phone, live_server):
+    """Pages name static files with their version (?v=): the service worker keeps each version it
+    served; offline, a version it never saw (a page rendered after a deploy) gets the copy it has."""
+    base = live_server["url"]
+    walk = await make_walk("open")
+    page = await phone()
+    await page.goto(f"{base}/j/{walk.join_secret}")
+    await page.get_by_label(re.compile("^Votre nom")).fill("Zoé")
+    await page.get_by_role("button", name="Rejoindre la marche").click()
+    await page.wait_for_url(f"{base}/marches/{walk.id}/terrain")
+    await page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    feed_js = await page.locator("script[src*='/js/feed.js']").get_attribute("src")
+    assert re.fullmatch(r"/static/js/feed\.js\?v=[0-9a-f]{10}", feed_js), feed_js
+    await page.reload()  # now under the worker's control: it keeps what the page asks for
+    await page.wait_for_timeout(500)
+
+    await page.context.set_offline(True)
+    fetch = """async url => { const r = await fetch(url); return [r.status, (await r.text()).length]; }"""
+    status, length = await page.evaluate(fetch, feed_js)
+    assert status == 200 and length > 100
+    status, other = await page.evaluate(fetch, "/static/js/feed.js?v=0123456789")
+    assert status == 200 and other == length
+    await page.reload()
+    await expect(page.locator("#live")).to_be_attached()
+    assert await page.evaluate("() => typeof window.htmx") == "object"
+    await page.context.set_offline(False)
+    assert problems(page) == [], problems(page)
