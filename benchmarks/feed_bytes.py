@@ -5,8 +5,8 @@
 It starts `walkapp serve` from the source tree `--root` (default: this one; give an export of an
 older commit to measure "before") on a fresh temporary SQLite database, loads the demo, adds
 `--constats` constats to its open walk (another participant, through the API), then opens the
-join link in Chromium as a phone (Playwright, Pixel 5), joins, and stays on the field page. The service worker is on, as on a
-phone: its own fetches count, answers it gives from its cache do not.
+join link in Chromium as a phone (Playwright, Pixel 5), joins, and stays on the field page. The
+service worker is on, as on a phone: its own fetches count, answers from its cache do not.
 
 The page's clock is Playwright's: `--minutes` of polling are played in seconds, each poll a real
 request to the real server, waited for before the next. Counted per request as Chromium reports
