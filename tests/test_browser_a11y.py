@@ -91,8 +91,8 @@ def staff_pages(site) -> list[str]:
 
 
 async def settle(page) -> None:
-    """The page drawn: its heading shown, fonts and the map's first frame in place."""
-    await expect(page.locator("h1").first).to_be_visible()
+    """The page drawn: its main part shown, fonts and the map's first frame in place."""
+    await expect(page.locator("main")).to_be_visible()
     await page.wait_for_load_state("load")
     await page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
@@ -176,9 +176,12 @@ async def test_focus_is_visible_on_every_kind_of_control(phone, live_server, sit
           if (!e || e === document.body) return null;
           const ring = x => { const s = getComputedStyle(x);
             return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none'; };
-          // A visually hidden radio or file input shows its focus on its label's tile.
+          // A visually hidden radio or file input must show its focus on its tile or its label.
+          const look = getComputedStyle(e), box = e.getBoundingClientRect();
+          const unseen = box.width < 4 || box.height < 4 || look.opacity === '0' || look.clip !== 'auto';
           const next = e.nextElementSibling, label = e.labels && e.labels[0];
-          const ok = ring(e) || (next && e.matches('.tile input') && ring(next)) || (label && ring(label));
+          const ok = (!unseen && ring(e)) || (next && e.matches('.tile input') && ring(next))
+                     || (label && ring(label));
           return ok ? '' : e.outerHTML.slice(0, 120);
         }""")
         if shown:

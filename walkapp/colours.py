@@ -16,7 +16,7 @@ BLACK = "#000000"
 WHITE = "#FFFFFF"
 AA_NORMAL_TEXT = 4.5  # WCAG 2.1 SC 1.4.3, text under 18pt (our badges and bands)
 
-_HEX = re.compile(r"#?([0-9A-Fa-f]{6})")
+_HEX = re.compile(r"#?([0-9A-Fa-f]{6}|[0-9A-Fa-f]{3})")
 
 
 def _channel(value: int) -> float:
@@ -26,11 +26,13 @@ def _channel(value: int) -> float:
 
 
 def luminance(colour: str) -> float:
-    """WCAG relative luminance of '#RRGGBB' (0 for black, 1 for white)."""
+    """WCAG relative luminance of '#RRGGBB' or '#RGB' (0 for black, 1 for white)."""
     match = _HEX.fullmatch(colour.strip())
     if match is None:
         raise ValueError(f"not a #RRGGBB colour: {colour!r}")
     digits = match.group(1)
+    if len(digits) == 3:  # the templates' '#555' fallback
+        digits = "".join(d * 2 for d in digits)
     r, g, b = (_channel(int(digits[i : i + 2], 16)) for i in (0, 2, 4))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
