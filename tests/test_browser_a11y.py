@@ -74,7 +74,7 @@ async def site(client):
     from walkapp.actions.forms import ActionInput
     from walkapp.actions.services import create_action
 
-    walk = await make_walk("open")
+    walk = await make_walk("open", stops=8)  # more haltes than a phone's width: the chips scroll
     await join_by_api(client, walk)
     ids = await seed(client, walk, KNOWN)
     coordinator = await make_user("coordinator")
