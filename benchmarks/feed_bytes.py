@@ -31,21 +31,13 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
+from browser import CHROMIUM, CHROMIUM_ARGS, set_visibility  # noqa: E402 (Chromium as the browser tests drive it)
 from load_capture import (  # noqa: E402 (the server helpers, one copy)
     CSRF_COOKIE, free_port, server_env, start_server, stop_server, wait_until_up, walkapp)
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 POLL_MS = 4_000
-SET_VISIBILITY = """state => {
-  for (const [name, value] of [["visibilityState", state], ["hidden", state === "hidden"]]) {
-    Object.defineProperty(document, name, {configurable: true, get: () => value});
-  }
-  document.dispatchEvent(new Event("visibilitychange"));
-}"""
 
 
 class Meter:
@@ -130,7 +122,7 @@ async def measure(base_url: str, join_url: str, minutes: float) -> list[str]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = await browser.new_context(**p.devices["Pixel 5"], locale="fr-FR")
         await context.clock.install()
         meter = Meter()  # the context's requests: the page's and its service worker's
@@ -149,7 +141,7 @@ async def measure(base_url: str, join_url: str, minutes: float) -> list[str]:
         await idle(page, meter, minutes)
         lines.append(line("idle, tab visible", meter, minutes))
         meter.reset()
-        await page.evaluate(SET_VISIBILITY, "hidden")
+        await set_visibility(page, "hidden")
         await idle(page, meter, minutes)
         lines.append(line("idle, tab hidden", meter, minutes))
         await browser.close()

@@ -9,19 +9,13 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from browser import problems
+from browser import problems, set_visibility
 from conftest import make_walk
 from test_exports import constat, store  # noqa: F401 (the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("server_log_stays_clean")]
 
 POLL_MS = 4_000
-SET_VISIBILITY = """state => {
-  for (const [name, value] of [["visibilityState", state], ["hidden", state === "hidden"]]) {
-    Object.defineProperty(document, name, {configurable: true, get: () => value});
-  }
-  document.dispatchEvent(new Event("visibilitychange"));
-}"""
 
 
 def is_poll(url: str) -> bool:
@@ -63,7 +57,7 @@ async def test_feed_revalidates_and_sleeps_in_a_hidden_tab(phone, live_server, s
     # Hidden (another app, the screen off): no poll at all for five poll periods.
     polls: list[str] = []
     page.on("request", lambda r: polls.append(r.url) if is_poll(r.url) else None)
-    await page.evaluate(SET_VISIBILITY, "hidden")
+    await set_visibility(page, "hidden")
     await constat(store, walk, description="Banc cassé")
     for _ in range(5):
         await page.clock.run_for(POLL_MS)
@@ -72,7 +66,7 @@ async def test_feed_revalidates_and_sleeps_in_a_hidden_tab(phone, live_server, s
     await expect(page.locator("#counts-title")).to_have_text("1 constat")
 
     # Shown again: one poll at once, without waiting for the next period.
-    shown = await next_poll(page, lambda: page.evaluate(SET_VISIBILITY, "visible"))
+    shown = await next_poll(page, lambda: set_visibility(page, "visible"))
     assert shown.status == 200
     await expect(page.locator("#counts-title")).to_have_text("2 constats")
     resumed = await next_poll(page, tick)
