@@ -45,7 +45,8 @@ class TextCompression(CompressionMiddleware):
 
 
 def compression() -> CompressionConfig:
-    # Brotli (the `brotli` package) at quality 5: ~20% smaller than gzip on our pages for about
-    # gzip's CPU; gzip level 6 for the browsers without it. Under 500 bytes is not worth it.
+    # Brotli (the `brotli` package) at quality 5: 4-5% smaller than gzip level 6 on our scripts and
+    # styles (leaflet.js: 147.6 KB -> 41.0 KB br, 42.7 KB gzip) for about the same CPU, compressed per
+    # request; gzip for the browsers without it. Under 500 bytes is not worth it.
     return CompressionConfig(backend="brotli", brotli_quality=5, brotli_gzip_fallback=True,
                              gzip_compress_level=6, minimum_size=500, middleware_class=TextCompression)
