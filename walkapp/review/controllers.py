@@ -18,6 +18,7 @@ from ..observations.filters import ObservationFilter
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
 from ..validation import parse_id
+from ..walks.services import perimeter_streets
 from ..web import ERRORS_OPT, JSON, redirect, render
 from . import geojson, maps, services
 
@@ -115,6 +116,8 @@ class ReviewController(Controller):
             "observation": observation, "photos": await services.photos_of(observation.id), "spot": spot,
             "history": await services.history(observation.id), "error": errors,
             "nearby": await services.nearby_same_issue(observation) if reviewer else [],
+            # The requalify form's street list: the walk's perimeter.
+            "streets": await perimeter_streets(observation.walk.neighbourhood.id) if reviewer else [],
             "action_panel": await constat_panel(observation.id, actor),  # None for participants
             "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
             if observation.duplicate_of else None,
