@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from browser import assert_every_field_labelled, problems, sign_in
+from browser import assert_every_field_labelled, problems, screenshot, sign_in
 from conftest import make_neighbourhood, make_user, make_walk
 from test_api_observations import fields, join, post_observation
 
@@ -55,7 +55,7 @@ async def map_point(page, map_id: str, locator) -> list[float]:
 # ---------------------------------------------------------------- haltes on the planning map
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
-async def test_planning_map_places_moves_and_follows_the_haltes(phone, live_server, device):
+async def test_planning_map_places_moves_and_follows_the_haltes(phone, live_server, backend, device):
     base = live_server["url"]
     coordinator = await make_user("coordinator")
     await make_neighbourhood()
@@ -114,6 +114,7 @@ async def test_planning_map_places_moves_and_follows_the_haltes(phone, live_serv
     await page.get_by_label("Titre", exact=True).fill("Marche placée")
     await page.get_by_label("Date", exact=True).fill("2026-11-25")
     await assert_every_field_labelled(page)
+    await screenshot(page, f"walk-form-map-{device}", backend)
     await page.get_by_role("button", name="Enregistrer").click()
     await page.wait_for_url(re.compile(r"/marches/\d+$"))
     await expect(page.locator(".stops-list > li").nth(1)).to_contain_text("(50.56500, 2.48500)")
@@ -122,7 +123,7 @@ async def test_planning_map_places_moves_and_follows_the_haltes(phone, live_serv
 
 # ---------------------------------------------------------------- requalify by dragging a pin
 
-async def test_requalify_by_dragging_the_pin_with_the_perimeter_streets(phone, live_server, client):
+async def test_requalify_by_dragging_the_pin_with_the_perimeter_streets(phone, live_server, client, backend):
     from walkapp.tables import Observation, Street
 
     base = live_server["url"]
@@ -151,6 +152,7 @@ async def test_requalify_by_dragging_the_pin_with_the_perimeter_streets(phone, l
     await expect(lat).not_to_have_value("50.5637")
     typed = (float(await lat.input_value()), float(await page.get_by_label("Longitude", exact=True).input_value()))
     assert typed[0] > 50.5637 and typed[1] > 2.4827  # dragged up and right: north-east
+    await screenshot(page, "requalify-pin", backend)
     await page.get_by_role("button", name="Enregistrer").first.click()
     await expect(page.locator(".facts")).to_contain_text("Position corrigée à la main")
 
@@ -162,7 +164,7 @@ async def test_requalify_by_dragging_the_pin_with_the_perimeter_streets(phone, l
 
 # ---------------------------------------------------------------- the actions on a phone
 
-async def test_actions_are_cards_on_a_phone_and_an_inline_change_is_confirmed(phone, live_server):
+async def test_actions_are_cards_on_a_phone_and_an_inline_change_is_confirmed(phone, live_server, backend):
     from walkapp.actions.forms import ActionInput
     from walkapp.actions.services import create_action
 
@@ -188,6 +190,7 @@ async def test_actions_are_cards_on_a_phone_and_an_inline_change_is_confirmed(ph
     await card.get_by_label("État d'avancement de l'action n° 1").select_option("realisee")
     await expect(status).to_have_text("État enregistré : Réalisée (action n° 1)")
     await expect(status).to_be_visible()
+    await screenshot(page, "actions-cards", backend)
     await page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-added, .htmx-settling')")
     # Refused (reported without a cause): the French reason in the card, no confirmation.
     await page.locator("#action-1").get_by_label("État d'avancement de l'action n° 1").select_option("reportee")

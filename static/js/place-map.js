@@ -102,7 +102,7 @@
       if (row.querySelector(".place-stop")) return;
       var button = document.createElement("button");
       button.type = "button";
-      button.className = "button secondary small place-stop";
+      button.className = "button secondary place-stop";
       button.textContent = "Placer sur la carte";
       button.setAttribute("aria-pressed", "false");
       button.addEventListener("click", function () {
@@ -132,7 +132,10 @@
     });
 
     list.addEventListener("input", function (event) {
-      if (/^stop_(lat|lon|name)$/.test(event.target.name)) draw();
+      if (!/^stop_(lat|lon|name)$/.test(event.target.name)) return;
+      draw();
+      var f = fields(event.target.closest("li.stop-row")), point = readPoint(f.lat, f.lon);
+      if (point && !map.getBounds().contains(point)) map.panTo(point); // keep the typed halte in view
     });
     list.addEventListener("focusin", function (event) {
       var row = event.target.closest("li.stop-row");
