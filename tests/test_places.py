@@ -69,7 +69,8 @@ async def test_inline_state_change_says_what_it_saved_or_why_not(scene, other_cl
     a = scene["action"].id
     done = await post_form(other_client, f"/actions/{a}/etat", {"state": "realisee"}, htmx=True)
     assert done.status_code == 200
-    status = re.search(r'<p id="action-status" hx-swap-oob="innerHTML">([^<]*)</p>', done.text)
+    status = re.search(r'<p id="action-status" hx-swap-oob="innerHTML"><span class="toast">([^<]*)</span></p>',
+                       done.text)
     assert status and status.group(1) == f"État enregistré : Réalisée (action n° {a})"
     assert f'id="action-{a}"' in done.text
 
@@ -79,5 +80,5 @@ async def test_inline_state_change_says_what_it_saved_or_why_not(scene, other_cl
     assert (await Action.objects().where(Action.id == a).first()).state == "realisee"
 
     table = await other_client.get("/actions")
-    assert '<p id="action-status" class="toast" role="status" aria-live="polite"></p>' in table.text
+    assert '<p id="action-status" class="toast-region" role="status" aria-live="polite"></p>' in table.text
     assert re.search(r'<td class="state-cell" data-label="État d&#39;avancement">', table.text)
