@@ -178,29 +178,37 @@ async def test_the_form_fits_in_two_screen_heights_at_360x640(phone, live_server
     assert box and box["y"] + box["height"] <= 640 + 1
 
 
-async def test_field_controls_are_thumb_sized(phone, live_server):
-    base = live_server["url"]
-    walk = await make_walk("open")
-    await make_user("agent", email="agent@example.org")
-    page = await phone(geolocation=LILLERS, permissions=["geolocation"])
-    await sign_in(page, base, "agent@example.org")
-    await page.goto(f"{base}/marches/{walk.id}/terrain")
-    await make_constat(page, "Déchets", "Usages", "Sac éventré", None)
-    item = page.locator(".feed-item").first
-    await expect(item.get_by_role("link", name="Modifier")).to_be_visible(timeout=15_000)
-    targets = [item.get_by_role("link", name="Modifier"), item.get_by_role("button", name="Supprimer"),
-               page.get_by_role("button", name="Nous sommes ici").first]
-    await page.get_by_role("button", name="Nouveau constat").click()
-    form = page.locator("#constat-form")
-    targets += [form.locator("label.tile").first, form.locator("label.tile", has_text="Point fort"),
-                form.locator("label[for=photo-camera]"), form.locator("label[for=photo-gallery]")]
+async def tap_targets_are_big(targets) -> None:
     for target in targets:
         box = await target.bounding_box()
         assert box and box["height"] >= 44 and box["width"] >= 44, (await target.inner_text(), box)
+
+
+async def test_field_controls_are_thumb_sized(phone, live_server):
+    base = live_server["url"]
+    walk = await make_walk("open")
+    page = await join(phone, base, walk, "Zoé")
+    await make_constat(page, "Déchets", "Usages", "Sac éventré", None)
+    item = page.locator(".feed-item").first
+    await expect(item.get_by_role("link", name="Modifier")).to_be_visible(timeout=15_000)
+    await page.get_by_role("button", name="Nouveau constat").click()
+    form = page.locator("#constat-form")
+    await tap_targets_are_big([
+        item.get_by_role("link", name="Modifier"), item.get_by_role("button", name="Supprimer"),
+        form.locator("label.tile").first, form.locator("label.tile", has_text="Point fort"),
+        form.locator("label.button", has_text="Prendre une photo"),
+        form.locator("label.button", has_text="Choisir dans la galerie")])
     # The hidden file input has the focus; its label shows it.
     await page.locator("#photo-camera").focus()
-    outline = await form.locator("label[for=photo-camera]").evaluate("e => getComputedStyle(e).outlineStyle")
+    outline = await form.locator("label.button", has_text="Prendre une photo").evaluate(
+        "e => getComputedStyle(e).outlineStyle")
     assert outline not in ("none", "")
+
+    await make_user("agent", email="agent@example.org")
+    agent = await phone()
+    await sign_in(agent, base, "agent@example.org")
+    await agent.goto(f"{base}/marches/{walk.id}/terrain")
+    await tap_targets_are_big([agent.get_by_role("button", name="Nous sommes ici").first])
 
 
 async def test_the_current_halte_is_scrolled_into_view(phone, live_server):

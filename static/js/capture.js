@@ -569,6 +569,22 @@
 
   var network = document.getElementById("network");
   var pendingHere = 0;
+  // navigator.onLine is not enough: a page reloaded offline from the service worker may claim to be
+  // online. A request that cannot reach the server (the feed's poll, a probe at start) says so.
+  var unreachable = false;
+  function isOffline() { return !navigator.onLine || unreachable; }
+  function reached(ok) {
+    if (unreachable === !ok) return;
+    unreachable = !ok;
+    showNetwork();
+    if (ok) { sendDue(true); refreshFeed(); }
+  }
+  document.body.addEventListener("htmx:sendError", function () { reached(false); });
+  document.body.addEventListener("htmx:afterRequest", function (event) { if (event.detail.successful) reached(true); });
+  function probe() {
+    fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" })
+      .then(function () { reached(true); }, function () { reached(false); });
+  }
   function announce(text, kind) {
     network.hidden = false; network.textContent = text;
     network.className = "network" + (kind ? " " + kind : "");
@@ -581,7 +597,7 @@
     var title = document.getElementById("counts-title");
     if (!live || !title) return;
     var note = title.querySelector(".stale-note");
-    if (navigator.onLine) {
+    if (!isOffline()) {
       live.removeAttribute("data-stale");
       if (note) note.remove();
       return;
@@ -596,7 +612,7 @@
   }
   function showNetwork() {
     markStale();
-    if (navigator.onLine) {
+    if (!isOffline()) {
       if (network.dataset.kind === "offline") { network.hidden = true; network.textContent = ""; network.dataset.kind = ""; }
       return;
     }
@@ -606,6 +622,7 @@
   window.addEventListener("online", function () { showNetwork(); sendDue(true); refreshFeed(); });
   window.addEventListener("offline", showNetwork);
   showNetwork();
+  probe();
   showCurrentStop();
 
   // ------------------------------------------------------------------ start
