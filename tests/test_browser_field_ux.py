@@ -9,7 +9,7 @@ from playwright.async_api import expect
 
 from browser import problems, sign_in
 from conftest import PHOTOS, make_user, make_walk
-from test_browser_capture import LILLERS, join, make_constat, server_count
+from test_browser_capture import LILLERS, join, make_constat, server_count, wait_for_count
 
 from walkapp.tables import Observation
 
@@ -94,8 +94,8 @@ async def test_a_draft_with_its_photo_survives_a_reload(phone, live_server):
     # Sent, the draft is gone: the next reload opens no form.
     await page.get_by_role("button", name="Enregistrer le constat").click()
     await expect(form).to_be_hidden()
-    await expect(page.locator(".outbox-item")).to_have_count(0, timeout=15_000)
-    assert await server_count(walk.id) == 1
+    assert await wait_for_count(walk.id, 1) == 1
+    await expect(page.locator(".outbox-item")).to_have_count(0)
     await page.reload()
     await expect(page.locator("h1")).to_have_text("Marche test")
     await page.wait_for_timeout(500)
@@ -118,7 +118,7 @@ async def test_faible_or_fort_is_chosen_never_defaulted(phone, live_server):
     await form.get_by_role("radio", name="Point faible").check()
     await page.get_by_role("button", name="Enregistrer le constat").click()
     await expect(form).to_be_hidden()
-    await expect(page.locator(".outbox-item")).to_have_count(0, timeout=15_000)
+    assert await wait_for_count(walk.id, 1) == 1
     assert [o["polarity"] for o in await Observation.select(Observation.polarity)] == ["negative"]
 
 
@@ -189,6 +189,7 @@ async def test_field_controls_are_thumb_sized(phone, live_server):
     walk = await make_walk("open")
     page = await join(phone, base, walk, "Zoé")
     await make_constat(page, "Déchets", "Usages", "Sac éventré", None)
+    assert await wait_for_count(walk.id, 1) == 1
     item = page.locator(".feed-item").first
     await expect(item.get_by_role("link", name="Modifier")).to_be_visible(timeout=15_000)
     await page.get_by_role("button", name="Nouveau constat").click()
