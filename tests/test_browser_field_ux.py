@@ -222,12 +222,12 @@ async def test_the_current_halte_is_scrolled_into_view(phone, live_server):
     last = page.locator(".stops-chips li").last
     await last.get_by_role("button", name="Nous sommes ici").click()
     await expect(page.locator(".stops-chips li.current")).to_contain_text("Halte 7")
-    inside = await page.evaluate("""() => {
+    # htmx settles the swap a moment after the text is there: wait for the scroll, 5 s at most.
+    await page.wait_for_function("""() => {
       const box = document.querySelector('.stops-chips').getBoundingClientRect();
       const chip = document.querySelector('.stops-chips li.current').getBoundingClientRect();
       return chip.left >= box.left - 1 && chip.right <= box.right + 1;
-    }""")
-    assert inside
+    }""", timeout=5_000)
 
 
 async def test_danger_buttons_are_readable(phone, live_server):
