@@ -32,6 +32,9 @@ async def _committee_page(phone, live_server, client, rows=KNOWN, **options):
     page = await phone(**options)
     await sign_in(page, live_server["url"], coordinator.email)
     await page.goto(f"{live_server['url']}/carte")
+    await expect(page.locator("#map-list .in-view-count")).to_be_visible()
+    # The map opens with an animated fitBounds, whose end would undo a move made meanwhile.
+    await page.evaluate(f"() => new Promise(done => {MAP}._animatingZoom ? {MAP}.once('zoomend', done) : done())")
     return page, ids
 
 
@@ -88,6 +91,13 @@ def _rows(page):
     return page.locator("#map-list .in-view-row")
 
 
+async def _moved(page, script: str) -> None:
+    """Moves the map, then waits for the list of that view (asked 150 ms after moveend)."""
+    await page.evaluate(script)
+    await page.wait_for_timeout(400)
+    await expect(page.locator("#map-list[aria-busy]")).to_have_count(0)
+
+
 async def test_the_list_follows_the_view_and_feeds_the_tray(phone, live_server, client):
     page, ids = await _committee_page(phone, live_server, client, **DESKTOP)
     await expect(_rows(page)).to_have_count(6)
@@ -97,10 +107,15 @@ async def test_the_list_follows_the_view_and_feeds_the_tray(phone, live_server, 
     await expect(first).to_contain_text("Rue Carnot")
     await expect(first).to_contain_text(re.compile(r"\d\d/\d\d/\d{4}"))
 
-    # Zoomed in on the first constat: fewer rows, the first among them.
-    await page.evaluate(f"() => {MAP}.setView([{FIRST[0]}, {FIRST[1]}], 19, {{animate: false}})")
-    await expect(_rows(page)).not_to_have_count(6)
-    await expect(page.locator(f'#map-list [data-constat="{ids[0]}"]')).to_have_count(1)
+    # Zoomed in with the first constat at the top edge (the next is 11 m north): only it is listed.
+    await page.evaluate(f"""() => {{
+        const map = {MAP};
+        map.setView([{FIRST[0]}, {FIRST[1]}], 19, {{animate: false}});
+        const b = map.getBounds(), half = (b.getNorth() - b.getSouth()) / 2;
+        map.setView([{FIRST[0]} + 0.00004 - half, {FIRST[1]}], 19, {{animate: false}});
+    }}""")
+    await expect(_rows(page)).to_have_count(1)
+    await expect(page.locator(f'#map-list .in-view-row[data-constat="{ids[0]}"]')).to_have_count(1)
     # Panned away: nothing in view.
     await page.evaluate(f"() => {MAP}.panTo([{FIRST[0] + 0.05}, {FIRST[1]}], {{animate: false}})")
     await expect(page.locator("#map-list")).to_contain_text("0 constat dans la vue")
@@ -119,35 +134,36 @@ async def test_the_list_follows_the_view_and_feeds_the_tray(phone, live_server, 
     assert problems(page) == []
 
 
-LIT = "document.querySelectorAll('path.leaflet-interactive[stroke=\"#f4a100\"]').length"
+def _lit(page):
+    return page.locator('path.leaflet-interactive[stroke="#f4a100"]')
 
 
 async def test_a_row_lights_its_marker_and_a_marker_its_row(phone, live_server, client):
     page, ids = await _committee_page(phone, live_server, client, **DESKTOP)
-    await page.evaluate(f"() => {MAP}.setView([{FIRST[0]}, {FIRST[1]}], 19, {{animate: false}})")
+    await _moved(page, f"() => {MAP}.setView([{FIRST[0]}, {FIRST[1]}], 19, {{animate: false}})")
     row = page.locator(f'#map-list .in-view-row[data-constat="{ids[0]}"]')
     await expect(row).to_have_count(1)
-    assert await page.evaluate(LIT) == 0
+    await expect(_lit(page)).to_have_count(0)
     await page.get_by_label(f"Sélectionner le constat n° {ids[0]}").focus()
-    await page.wait_for_function(f"{LIT} === 1")
+    await expect(_lit(page)).to_have_count(1)
     await page.get_by_label(f"Sélectionner le constat n° {ids[0]}").blur()
-    await page.wait_for_function(f"{LIT} === 0")
+    await expect(_lit(page)).to_have_count(0)
     await row.hover()
-    await page.wait_for_function(f"{LIT} === 1")
+    await expect(_lit(page)).to_have_count(1)
     # Clustered (zoomed out), the row lights the cluster that holds its marker.
     await page.mouse.move(0, 0)
-    await page.evaluate(f"() => {MAP}.setView([{FIRST[0]}, {FIRST[1]}], 15, {{animate: false}})")
+    await _moved(page, f"() => {MAP}.setView([{FIRST[0]}, {FIRST[1]}], 15, {{animate: false}})")
     await expect(page.locator(".ring-cluster")).to_have_count(1)
     await page.locator(f'#map-list .in-view-row[data-constat="{ids[0]}"]').hover()
     await expect(page.locator(".ring-cluster.ring-lit")).to_have_count(1)
 
-    # A click on a marker marks and shows its row.
+    # A click on a marker (as Leaflet fires it, up to the cluster layer) marks and shows its row.
     await page.mouse.move(0, 0)
-    await page.evaluate(f"() => {MAP}.setView([{FIRST[0]}, {FIRST[1]}], 19, {{animate: false}})")
+    await _moved(page, f"() => {MAP}.setView([{FIRST[0]}, {FIRST[1]}], 19, {{animate: false}})")
     await expect(page.locator("path.leaflet-interactive").first).to_be_visible()
     await page.evaluate(f"""() => {{
         const map = {MAP};
-        map.eachLayer(l => {{ if (l.options && l.options.walkappId === {ids[0]}) l.fire('click'); }});
+        map.eachLayer(l => {{ if (l.options && l.options.walkappId === {ids[0]}) l.fire('click', {{latlng: l.getLatLng()}}, true); }});
     }}""")
     await expect(page.locator(f'#map-list .in-view-row.current[data-constat="{ids[0]}"]')).to_have_count(1)
     assert problems(page) == []

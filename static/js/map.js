@@ -35,8 +35,12 @@
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         if (asked !== state.asked) return;
+        // A keyboard user inside the list keeps their place when the view changes.
+        var focused = box.contains(document.activeElement) ? document.activeElement.id : "";
         box.innerHTML = html;  // server-rendered and escaped (templates/review/_list.html)
         box.removeAttribute("aria-busy");
+        var again = focused && document.getElementById(focused);
+        if (again) again.focus();
       })
       .catch(function () {
         if (asked !== state.asked) return;
@@ -55,7 +59,8 @@
     unlight();
     var marker = state.markers[id];
     if (!marker || !state.cluster) return;
-    var shown = state.cluster.getVisibleParent(marker);
+    // getVisibleParent looks for an _icon, which circle markers (SVG paths) never have.
+    var shown = marker._map ? marker : state.cluster.getVisibleParent(marker);
     if (shown === marker) {
       state.lit = { marker: marker, style: { color: marker.options.color, weight: marker.options.weight } };
       marker.setStyle(HIGHLIGHT);
