@@ -66,7 +66,8 @@ async def test_phone_shows_the_map_first_and_folds_the_filters(phone, live_serve
 async def test_desktop_opens_the_filters_beside_a_map(phone, live_server, client):
     page, _ = await _committee_page(phone, live_server, client, **DESKTOP)
     await expect(page.get_by_label("Enjeu", exact=True)).to_be_visible()
-    the_map, the_list = await page.locator(".map-box").bounding_box(), await page.locator("#map-list-section").bounding_box()
+    the_map = await page.locator(".map-box").bounding_box()
+    the_list = await page.locator("#map-list-section").bounding_box()
     assert the_list["x"] >= the_map["x"] + the_map["width"]  # beside, not below
     assert problems(page) == []
 
@@ -163,7 +164,9 @@ async def test_a_row_lights_its_marker_and_a_marker_its_row(phone, live_server, 
     await expect(page.locator("path.leaflet-interactive").first).to_be_visible()
     await page.evaluate(f"""() => {{
         const map = {MAP};
-        map.eachLayer(l => {{ if (l.options && l.options.walkappId === {ids[0]}) l.fire('click', {{latlng: l.getLatLng()}}, true); }});
+        map.eachLayer(l => {{
+            if (l.options && l.options.walkappId === {ids[0]}) l.fire('click', {{latlng: l.getLatLng()}}, true);
+        }});
     }}""")
     await expect(page.locator(f'#map-list .in-view-row.current[data-constat="{ids[0]}"]')).to_have_count(1)
     assert problems(page) == []

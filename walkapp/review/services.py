@@ -42,7 +42,7 @@ def parse_bbox(value: str) -> tuple[float, float, float, float] | None:
     if len(parts) != 4:
         raise Invalid("Zone de carte illisible.", fields={"bbox": "Zone : quatre nombres attendus (O,S,E,N)."})
     limits = (180, 90, 180, 90)
-    values = [coordinate(errors, "bbox", part, "Zone", limit) for part, limit in zip(parts, limits)]
+    values = [coordinate(errors, "bbox", part, "Zone", limit) for part, limit in zip(parts, limits, strict=True)]
     if errors:
         raise Invalid("Zone de carte illisible.", fields=errors)
     west, south, east, north = values
