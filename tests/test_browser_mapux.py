@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import expect
 
 from browser import problems, sign_in
+from test_browser_a11y import axe_violations
 from conftest import make_user
 from test_api_observations import join
 from test_review import KNOWN, seed
@@ -173,7 +174,8 @@ async def test_a_row_lights_its_marker_and_a_marker_its_row(phone, live_server, 
 
 
 async def test_keyboard_reaches_the_list_tick_boxes(phone, live_server, client):
-    page, ids = await _committee_page(phone, live_server, client, **DESKTOP)
+    # bypass_csp: only so that axe can be injected (the CSP is tested in test_browser_security.py).
+    page, ids = await _committee_page(phone, live_server, client, bypass_csp=True, **DESKTOP)
     await expect(_rows(page)).to_have_count(6)
     await page.locator("#map-list-title").evaluate("e => { e.tabIndex = -1; e.focus(); }")
     reached = None
@@ -185,4 +187,6 @@ async def test_keyboard_reaches_the_list_tick_boxes(phone, live_server, client):
     assert "select-constat" in reached, reached
     await page.keyboard.press("Space")
     await expect(page.locator("#selection-tray")).to_be_visible()
+    # The list (loaded after the page, so not seen by test_browser_a11y's pass) passes axe too.
+    assert await axe_violations(page, "carte, liste") == []
     assert problems(page) == []
