@@ -93,6 +93,15 @@ class ReviewController(Controller):
         # opens the same view.
         return render(request, MAP, block="results", push_url="/carte" + context["filter"].query_string(), **context)
 
+    @get("/carte/liste")
+    async def list_in_view(self, request: Request) -> Template:
+        """The map's list: the filtered constats inside `bbox=W,S,E,N` (the map's view), as HTML
+        rows rendered here (escaped), so the page's script never carries user text."""
+        chosen, _, _ = await scoped_filter(request)
+        bbox = services.parse_bbox(request.query_params.get("bbox", ""))
+        in_view = await services.list_in_view(chosen.where(), bbox)
+        return render(request, "review/_list.html", in_view=in_view)
+
     @get("/carte/popup/{observation_id:int}")
     async def popup(self, request: Request, observation_id: FromPath[int]) -> Template:
         observation = await _visible_observation(request, observation_id)
