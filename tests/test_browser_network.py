@@ -39,8 +39,11 @@ async def test_feed_revalidates_and_sleeps_in_a_hidden_tab(phone, live_server, s
     await page.wait_for_url(f"{base}/marches/{walk.id}/terrain")
     tick = lambda: page.clock.run_for(POLL_MS + 100)  # noqa: E731
 
+    await page.evaluate("() => { document.getElementById('live').dataset.fromPage = '1'; }")
     first = await next_poll(page, tick)
     assert first.status == 200 and first.headers["etag"].startswith('W/"')
+    # The page's own block is swapped for the poll's (whose ETag the next poll names): wait for it.
+    await expect(page.locator("#live[data-from-page]")).to_have_count(0)
     # Unchanged: the poll names the feed on screen and gets a 304 with no body; nothing is swapped.
     live = await page.locator("#live").element_handle()
     unchanged = await next_poll(page, tick)
