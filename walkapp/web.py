@@ -14,7 +14,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from . import clock, gusp, policy
-from .urls import url
+from .urls import template, url
 from .errors import CSRF_SENTENCE, AppError, Invalid, JoinRequired
 from .headers import csp_nonce
 
@@ -30,6 +30,7 @@ def configure_jinja(env: Environment) -> None:
     env.globals["csp_nonce"] = csp_nonce
     env.globals["can"] = policy.template_can  # permissions: templates never test a role
     env.globals["url"] = url  # links from route names: `url('field.page', walk_id=walk.id)`
+    env.globals["url_template"] = template  # for scripts: `/api/v1/walks/{walk_id}/observations`
 
 
 class WalkRequest(HTMXRequest):

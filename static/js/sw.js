@@ -14,7 +14,17 @@
 var VERSION = "walkapp-v2";
 var STATIC_CACHE = VERSION + "-static";
 var PERSONAL_CACHE = VERSION + "-personal";  // pages and photos of the person using the phone
-var KEPT_PAGE = /^\/marches\/\d+\/terrain$/;
+// The app's URLs this worker must recognise, written once here: sw.js is a static file served
+// as /sw.js, so no page can hand them to it. Each names its route (walkapp/urls.py);
+// tests/test_urls.py checks them against the routes, so a renamed URL fails a test, not phones.
+var PATHS = {
+  fieldPage: /^\/marches\/\d+\/terrain$/,  // route "field.page": the only page kept
+  signOut: "/deconnexion",                  // route "sign_out"
+  joinPrefix: "/j/",                        // route "join"
+  staticPrefix: "/static/",                 // the static files (the SHELL below)
+  photoPrefix: "/photos/",                  // route "photo"
+  originalSuffix: "/original"               // route "photo", variant "original": never kept
+};
 var SHELL = [
   "/static/css/app.css",
   "/static/js/capture.js",
@@ -113,17 +123,19 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method === "POST") {
-    if (url.pathname === "/deconnexion" || url.pathname.indexOf("/j/") === 0) event.respondWith(throughAndForget(request));
+    if (url.pathname === PATHS.signOut || url.pathname.indexOf(PATHS.joinPrefix) === 0) {
+      event.respondWith(throughAndForget(request));
+    }
     return;
   }
   if (request.method !== "GET") return;
   // Pages: the field page only, as a navigation or the page's own "keep me" fetch (capture.js).
   if (request.mode === "navigate" || request.headers.get("X-Walkapp-Keep") === "1") {
-    if (KEPT_PAGE.test(url.pathname)) event.respondWith(networkFirst(request));
+    if (PATHS.fieldPage.test(url.pathname)) event.respondWith(networkFirst(request));
     return;
   }
-  if (url.pathname.indexOf("/static/") === 0) { event.respondWith(staleWhileRevalidate(request)); return; }
-  if (url.pathname.indexOf("/photos/") === 0 && !url.pathname.endsWith("/original")) {
+  if (url.pathname.indexOf(PATHS.staticPrefix) === 0) { event.respondWith(staleWhileRevalidate(request)); return; }
+  if (url.pathname.indexOf(PATHS.photoPrefix) === 0 && !url.pathname.endsWith(PATHS.originalSuffix)) {
     event.respondWith(cacheFirst(request));
   }
 });

@@ -6,6 +6,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from ..exports.builder import zip_url
+from ..observations.filters import ObservationFilter
 from ..policy import actor_of, allowed, can, require, session_participants
 from ..tables import Walk
 from ..urls import url
@@ -63,9 +65,11 @@ class WalkController(Controller):
     async def detail(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await services.get_walk(walk_id)
         require(actor_of(request), "walk.participants", walk)
-        url = services.join_url(str(request.base_url), walk)
+        shown = ObservationFilter(walk=walk.id)
         return render(request, DETAIL, walk=walk, stops=await services.walk_stops(walk_id),
-                      participants=await services.walk_participants(walk_id), join_url=url)
+                      participants=await services.walk_participants(walk_id),
+                      join_url=services.join_url(str(request.base_url), walk),
+                      zip_url=zip_url(shown), zip_originals_url=zip_url(shown, originals=True))
 
     @get("/{walk_id:int}/participants", name="walk.participants")
     async def participants_block(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
