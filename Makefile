@@ -20,11 +20,14 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed
 
-## make run: migrate, load the Lillers demo if the database is empty, serve on http://127.0.0.1:8000
+## make run [HOST=127.0.0.1] [PORT=8000]: migrate, load the Lillers demo if the database is empty
+## (print its url/login/join lines whenever it is loaded), serve on http://HOST:PORT
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(VENV)/.installed
 	$(BIN)/walkapp migrate
-	$(BIN)/walkapp demo --if-empty
-	$(BIN)/walkapp serve
+	$(BIN)/walkapp demo --if-empty --host "$(HOST)" --port "$(PORT)"
+	$(BIN)/walkapp serve --host "$(HOST)" --port "$(PORT)"
 
 ## make lint: ruff on the code, the tests and the benchmarks (rules in pyproject.toml)
 lint: $(VENV)/.installed-test

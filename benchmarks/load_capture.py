@@ -248,7 +248,7 @@ async def run_round(number: int, clients: int, photos: list[bytes], base_url: st
     server_cpu_before, client_cpu_before = cpu_seconds(server_pid), time.process_time()
     sent_so_far.update(r.client_uuid for r in results)
     tasks = [asyncio.create_task(participant(r, p, base_url, join_path, barrier))
-             for r, p in zip(results, photos)]
+             for r, p in zip(results, photos, strict=False)]
     try:
         async with asyncio.timeout(timeout):
             await asyncio.gather(*tasks)

@@ -96,7 +96,8 @@ async def database():
     await db.release()
 
 
-TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation", "action", "api_key", "observation_event", "photo", "observation",
+TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation", "action", "api_key",
+          "observation_event", "photo", "observation",
           "participant", "stop",
           "walk", "staff_user", "street", "partner", "neighbourhood")
 
@@ -243,3 +244,13 @@ def live_server(test_env, work_dir):
 def server_log_problems(log: Path) -> list[str]:
     text = log.read_text()
     return re.findall(r".*(?:database is locked|Traceback|Internal Server Error).*", text)
+
+
+@pytest.fixture
+def fresh_database(tmp_path, request) -> str:
+    """The URL of a new, empty database on the engine of this pass (restore, a second demo site)."""
+    if BACKEND == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    import uuid
+
+    return request.getfixturevalue("pg_server").create_database(f"fresh_{uuid.uuid4().hex[:10]}")

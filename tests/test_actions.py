@@ -241,14 +241,16 @@ async def test_reported_without_a_cause_is_refused_and_nothing_is_saved(scene, o
     assert (saved.state, saved.cost) == ("a_engager", None)
     assert await ActionEvent.count() == events and await Action.count() == 1
 
-    accepted = await post_form(other_client, f"/actions/{a}/suivi", {"state": "reportee", "delay_causes": "Marché infructueux"})
+    accepted = await post_form(other_client, f"/actions/{a}/suivi",
+                               {"state": "reportee", "delay_causes": "Marché infructueux"})
     assert accepted.status_code == 303
     # Once the cause is known, the row's select may report it again.
     assert (await post_form(other_client, f"/actions/{a}/etat", {"state": "en_cours"}, htmx=True)).status_code == 200
     assert (await post_form(other_client, f"/actions/{a}/etat", {"state": "reportee"}, htmx=True)).status_code == 200
 
 
-@pytest.mark.parametrize("typed, amount", [("1 234,50", "1234.50"), ("1234.5", "1234.50"), ("1\u202f234,5 €", "1234.50"),
+@pytest.mark.parametrize("typed, amount", [("1 234,50", "1234.50"), ("1234.5", "1234.50"),
+                                           ("1\u202f234,5 €", "1234.50"),
                                            ("1.234,50", "1234.50"), ("0", "0.00"), ("", None)])
 def test_euros_are_read_the_french_way_and_never_as_floats(typed, amount):
     errors: dict[str, str] = {}
@@ -312,7 +314,8 @@ def test_late_means_past_deadline_and_not_done():
 async def test_table_groups_by_axe_marks_late_actions_and_filters(scene, other_client):
     coordinator = scene["coordinator"]
     yesterday = dt.date.today() - dt.timedelta(days=1)
-    late = await new_action(coordinator, axe="ambiance", problem="Éclairage en panne", deadline=yesterday, state="en_cours")
+    late = await new_action(coordinator, axe="ambiance", problem="Éclairage en panne", deadline=yesterday,
+                            state="en_cours")
     done = await new_action(coordinator, axe="ambiance", problem="Banc réparé", deadline=yesterday, state="realisee",
                             pilot=scene["ville"])
     await login(other_client, await make_user("committee", "comite@ville.example"))
@@ -336,8 +339,8 @@ async def test_table_groups_by_axe_marks_late_actions_and_filters(scene, other_c
     assert "Dépôts sauvages" in by_walk and "Banc réparé" not in by_walk
     by_state = shown(await other_client.get("/actions?state=realisee"))
     assert "Banc réparé" in by_state and "Dépôts sauvages" not in by_state
-    assert "Dépôts sauvages" in shown(await other_client.get("/actions?year=2026&neighbourhood=%d"
-                                                             % scene["walk"].neighbourhood))
+    hood = scene["walk"].neighbourhood
+    assert "Dépôts sauvages" in shown(await other_client.get(f"/actions?year=2026&neighbourhood={hood}"))
     assert "Dépôts sauvages" not in shown(await other_client.get("/actions?year=2030"))
 
 
@@ -360,7 +363,8 @@ async def test_bilan_counts_costs_and_coverage(scene, other_client):
     await login(other_client, await make_user("committee", "comite@ville.example"))
     page = shown(await other_client.get("/actions/bilan"))
     assert "50 % des constats retenus ont une action (1 sur 2)" in page
-    assert "4. Gestion des déchets et encombrants / épaves 1 100,10 €" in page.replace("\u202f", " ").replace("\u00a0", " ")
+    assert "4. Gestion des déchets et encombrants / épaves 1 100,10 €" in (
+        page.replace("\u202f", " ").replace("\u00a0", " "))
 
 
 # ---------------------------------------------------------------- exports
@@ -372,7 +376,8 @@ async def export_scene(scene):
     await new_action(coordinator, axe="proprete", problem="+33 tags", finding="@mur", actions="-nettoyage",
                      cost=Decimal("10.25"), deadline=dt.date(2026, 3, 1), response_conception=True,
                      comment="Propreté: éèàçù", neighbourhood=scene["walk"].neighbourhood)
-    await new_action(coordinator, axe="proprete", problem="Trottoir", cost=None, neighbourhood=scene["walk"].neighbourhood)
+    await new_action(coordinator, axe="proprete", problem="Trottoir", cost=None,
+                     neighbourhood=scene["walk"].neighbourhood)
 
 
 async def test_xlsx_is_laid_out_like_annexe_2(scene, other_client):
@@ -429,9 +434,10 @@ async def test_csv_opens_with_semicolons_and_keeps_accents(scene, other_client):
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:len(ANNEXE2)] == ANNEXE2 and rows[0] == exports.columns()
     header = rows[0]
-    by_problem = {r[1]: dict(zip(header, r)) for r in rows[1:]}
+    by_problem = {r[1]: dict(zip(header, r, strict=False)) for r in rows[1:]}
     assert len(rows) == 4  # one line per action, no band lines
-    assert [r[0] for r in rows[1:]] == ["Propreté, entretien", "Propreté, entretien", "Gestion de tous les types de déchets"]
+    assert [r[0] for r in rows[1:]] == ["Propreté, entretien", "Propreté, entretien",
+                                        "Gestion de tous les types de déchets"]
     deposit = by_problem["Dépôts sauvages"]
     assert deposit["Coût"] == "1234,50" and deposit["Échéance"] == "31/12/2026" and deposit["Réponse gestion"] == "Oui"
     assert deposit["Commentaire"] == "'" + HYPERLINK
@@ -463,7 +469,8 @@ async def test_map_popup_offers_selection_to_coordinators_only(scene, other_clie
     await login(other_client, await make_user("committee", "comite@ville.example"))
     assert "Sélectionner" not in (await other_client.get(f"/carte/popup/{c1}")).text
     committee_page = await other_client.get(f"/constats/{c1}")
-    assert "Créer une action" not in shown(committee_page) and f'href="/actions/{scene["action"].id}"' in committee_page.text
+    assert ("Créer une action" not in shown(committee_page)
+            and f'href="/actions/{scene["action"].id}"' in committee_page.text)
     await post_form(other_client, "/deconnexion", {})
     await login(other_client, scene["coordinator"])
     popup = await other_client.get(f"/carte/popup/{c1}")

@@ -1,11 +1,15 @@
 """`walkapp demo`: the Lillers case, idempotent, ending with url/login/join."""
 
+import datetime as dt
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from walkapp import gusp
+from test_ops import query
+
+from walkapp import clock, gusp
+from walkapp.demo import COORDINATOR_EMAIL, DEMO_PASSWORD
 from walkapp.tables import (ALL_TABLES, Neighbourhood, Observation, Participant, Partner, Photo, StaffUser, Street,
                             Walk)
 
@@ -21,6 +25,11 @@ async def counts():
     return {t._meta.tablename: await t.count() for t in ALL_TABLES}
 
 
+async def participant_tokens() -> dict[str, str]:
+    return {row["display_name"]: row["token"] for row in await Participant.select(
+        Participant.display_name, Participant.token)}
+
+
 async def test_demo_loads_lillers_and_twice_duplicates_nothing(test_env, work_dir, client):
     out = run_demo(test_env, work_dir)
     lines = out.strip().splitlines()[-3:]
@@ -29,8 +38,10 @@ async def test_demo_loads_lillers_and_twice_duplicates_nothing(test_env, work_di
     join = re.fullmatch(r"join: http://127\.0\.0\.1:8000/j/(\S+)", lines[2])
     assert login and join, lines
     first = await counts()
+    tokens = await participant_tokens()
     run_demo(test_env, work_dir)
     assert await counts() == first
+    assert await participant_tokens() == tokens  # made once, kept: sessions survive a re-run
 
     hood = await Neighbourhood.objects().where(Neighbourhood.qpv_code == "QP062057").first()
     assert hood.name == "Ville Centre" and hood.town == "Lillers"
@@ -67,3 +78,31 @@ async def test_demo_loads_lillers_and_twice_duplicates_nothing(test_env, work_di
                                          or client.cookies["walkapp_csrf"]}, follow_redirects=False)
     assert sign_in.status_code == 303
     assert (await client.get(f"/j/{join.group(1)}")).status_code == 200
+
+
+async def test_demo_secrets_differ_per_site_and_every_start_prints_the_links(test_env, work_dir, tmp_path,
+                                                                            fresh_database):
+    """Participant tokens and join secrets are random per site (never computable from the source);
+    `demo --if-empty` on a site holding the demo prints its three lines again, today's walk open."""
+    run_demo(test_env, work_dir)
+    ours = await participant_tokens()
+    other_site = {**test_env, "WALKAPP_DATABASE_URL": fresh_database, "WALKAPP_MEDIA_DIR": str(tmp_path / "m")}
+    run_demo(other_site, tmp_path)
+    other_tokens = {token for (token,) in await query(fresh_database, "SELECT token FROM participant")} | {
+        secret for (secret,) in await query(fresh_database, "SELECT join_secret FROM walk")}
+    assert len(ours) == 6 and len(other_tokens) == 8
+    ours_all = set(ours.values()) | {w.join_secret for w in await Walk.objects()}
+    assert not ours_all & other_tokens
+
+    today = await Walk.objects().where(Walk.status == "open").first()
+    await Walk.update({Walk.date: today.date - dt.timedelta(days=3), Walk.status: "closed"}).where(
+        Walk.id == today.id)
+    again = subprocess.run([sys.executable, "-m", "walkapp", "demo", "--if-empty", "--host", "0.0.0.0",
+                            "--port", "8080"], cwd=work_dir, env=test_env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines() == [
+        "url: http://127.0.0.1:8080", f"login: {COORDINATOR_EMAIL} {DEMO_PASSWORD}",
+        f"join: http://127.0.0.1:8080/j/{today.join_secret}"]
+    reopened = await Walk.objects().where(Walk.id == today.id).first()
+    assert reopened.status == "open" and reopened.date == clock.today()
+    assert await participant_tokens() == ours

@@ -116,7 +116,8 @@ def test_refusals_say_the_rule_with_the_right_status():
     # A resident is told to join the walk, not to sign in.
     with pytest.raises(SignInRequired) as stranger:
         policy.require(actors["anonymous"], "walk.see", objects["walk"])
-    assert isinstance(stranger.value, JoinRequired) and stranger.value.code == "unauthorized" and "Rejoignez" in stranger.value.detail
+    assert (isinstance(stranger.value, JoinRequired) and stranger.value.code == "unauthorized"
+            and "Rejoignez" in stranger.value.detail)
 
 
 @pytest.mark.parametrize("status, error, words", [("planned", Conflict, "pas encore commencé"),

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import clock
-from .settings import Settings
+from .settings import SECRET_FILE_NAME, Settings
+from .storage import TEMPORARY_SUFFIX
 
 
 class BackupError(RuntimeError):
@@ -32,10 +33,12 @@ class BackupResult:
     media_bytes: int
 
 
-def _pg_dump() -> str:
-    found = shutil.which("pg_dump") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"), reverse=True)), None)
+def _pg_tool(name: str) -> str:
+    """pg_dump or pg_restore: on PATH, else where Debian keeps the newest version's."""
+    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)),
+                                       None)
     if not found:
-        raise BackupError("pg_dump est introuvable : installez le client PostgreSQL (paquet postgresql-client).")
+        raise BackupError(f"{name} est introuvable : installez le client PostgreSQL (paquet postgresql-client).")
     return found
 
 
@@ -50,22 +53,25 @@ def _copy_database(settings: Settings, target: Path) -> Path:
             live.backup(copy)
         return destination
     destination = target / "walkapp.pgdump"
-    result = subprocess.run([_pg_dump(), "--format=custom", "--no-owner", f"--file={destination}",
+    result = subprocess.run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={destination}",
                              settings.database.url], capture_output=True, text=True)
     if result.returncode != 0:
         raise BackupError(f"pg_dump a échoué : {result.stderr.strip()[:500]}")
     return destination
 
 
-def _copy_media(source: Path, target: Path) -> tuple[int, int]:
-    """Hard links where the file system allows (photos never change once written), copies elsewhere."""
+def _copy_media(source: Path, target: Path, link: bool = True) -> tuple[int, int]:
+    """Hard links where the file system allows and `link` (photos never change once written),
+    copies elsewhere. Unfinished temporary files are left out."""
     count = size = 0
     for path in sorted(source.rglob("*")):
-        if not path.is_file() or path.name.endswith(".tmp"):
+        if not path.is_file() or path.name.endswith(TEMPORARY_SUFFIX):
             continue
         destination = target / path.relative_to(source)
         destination.parent.mkdir(parents=True, exist_ok=True)
         try:
+            if not link:
+                raise OSError("copy asked")
             os.link(path, destination)
         except OSError:
             shutil.copy2(path, destination)
@@ -91,11 +97,94 @@ def make_backup(settings: Settings, out: Path | None = None) -> BackupResult:
             f"Sauvegarde walkapp du {clock.datetime_text(started)}\n\n"
             f"Base : {database_file.name} ({settings.database.engine_type})\n"
             f"Photos : media/ ({files} fichiers, {size / 2**20:.1f} Mo)\n\n"
-            "Pour restaurer : remettre la base (copier le fichier SQLite, ou pg_restore pour PostgreSQL)\n"
-            "et le dossier media/ (il contient aussi la clé secrète .secret_key), puis `walkapp migrate`.\n",
+            "Pour restaurer, dans une base et un dossier media vides : `walkapp restore <ce dossier>`\n"
+            "(le dossier media/ contient aussi la clé secrète .secret_key).\n",
             encoding="utf-8")
         os.replace(work, folder)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return BackupResult(folder, folder / database_file.name, files, size)
+
+
+# Files a media folder may hold and still count as empty: the secret key made at first start,
+# and the placeholder that keeps the folder in git.
+_EMPTY_MEDIA_FILES = {SECRET_FILE_NAME, ".gitkeep"}
+
+
+def _backup_database(folder: Path) -> Path:
+    for name in ("walkapp.sqlite", "walkapp.pgdump"):
+        if (folder / name).is_file():
+            return folder / name
+    raise BackupError(f"{folder} n'est pas une sauvegarde walkapp (ni walkapp.sqlite ni walkapp.pgdump).")
+
+
+async def _database_rows() -> list[str]:
+    """The app's tables that hold rows (a table not made yet holds none)."""
+    from .tables import ALL_TABLES
+
+    return [t._meta.tablename for t in ALL_TABLES if await t.table_exists() and await t.exists()]
+
+
+def _media_files(media_dir: Path) -> list[Path]:
+    if not media_dir.is_dir():
+        return []
+    return [p for p in media_dir.rglob("*")
+            if p.is_file() and not (p.parent == media_dir and p.name in _EMPTY_MEDIA_FILES)]
+
+
+def _refuse_unless_empty(settings: Settings) -> None:
+    import asyncio
+
+    from . import db
+
+    async def rows() -> list[str]:
+        await db.prepare(pool=False)
+        try:
+            return await _database_rows()
+        finally:
+            await db.release()
+
+    tables = asyncio.run(rows())
+    if tables:
+        raise BackupError(f"la base n'est pas vide (tables {', '.join(tables)}) : restaurez dans une base neuve.")
+    files = _media_files(settings.media_dir)
+    if files:
+        raise BackupError(f"le dossier {settings.media_dir} n'est pas vide ({len(files)} fichiers, dont "
+                          f"{files[0].relative_to(settings.media_dir)}) : restaurez dans un dossier vide.")
+
+
+def _restore_database(settings: Settings, dump: Path) -> None:
+    engine = settings.database.engine_type
+    if (dump.suffix == ".sqlite") != (engine == "sqlite"):
+        raise BackupError(f"{dump.name} ne se restaure pas dans une base {engine} : la sauvegarde et la base "
+                          "cible doivent être du même type (SQLite ou PostgreSQL).")
+    if engine == "sqlite":
+        target = settings.database.sqlite_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # The online backup API again, the other way: the whole file, schema included, replaces
+        # the empty target through SQLite's own locking.
+        with sqlite3.connect(dump) as copy, sqlite3.connect(target) as live:
+            copy.backup(live)
+        return
+    # --clean drops the (empty) tables a migrate may have made; one transaction: all or nothing.
+    # The dump carries each sequence's value, so new rows get new ids.
+    result = subprocess.run([_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--clean", "--if-exists",
+                             "--single-transaction", f"--dbname={settings.database.url}", str(dump)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BackupError(f"pg_restore a échoué, la base est inchangée : {result.stderr.strip()[:500]}")
+
+
+def restore_backup(settings: Settings, folder: Path) -> BackupResult:
+    """Restores a `walkapp backup` folder into an empty database and an empty media folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BackupError(f"le dossier {folder} n'existe pas.")
+    dump = _backup_database(folder)
+    _refuse_unless_empty(settings)
+    _restore_database(settings, dump)
+    # Copies, not links: the restored site and the backup must not share files.
+    files, size = _copy_media(folder / "media", settings.media_dir, link=False) if (folder / "media").is_dir() \
+        else (0, 0)
+    return BackupResult(folder, dump, files, size)

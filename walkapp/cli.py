@@ -1,12 +1,15 @@
-"""The `walkapp` command: serve, migrate, demo, createuser, backup, export-photos (PRODUCT.md, "External contract")."""
+"""The `walkapp` command: serve, migrate, demo, createuser, backup, restore, check-media,
+export-photos (PRODUCT.md, "External contract")."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import errno
 import getpass
 import io
+import socket
 import sys
 
 from . import gusp
@@ -44,8 +47,10 @@ async def _is_empty() -> bool:
 
 
 async def demo(url: str, only_if_empty: bool) -> None:
+    """Loads the demo; with only_if_empty, a database that has walks is left alone, but when the
+    demo is among them its three lines are printed again (`make run` shows them on every start)."""
     from . import db
-    from .demo import DEMO_PASSWORD, load_demo
+    from .demo import DEMO_PASSWORD, load_demo, loaded_demo
     from .settings import get_settings
     from .storage import MediaStore
     from .walks.services import join_url
@@ -54,9 +59,12 @@ async def demo(url: str, only_if_empty: bool) -> None:
     await db.prepare()
     try:
         if only_if_empty and not await _is_empty():
-            print("demo: la base contient déjà des marches, démo non chargée")
-            return
-        loaded = await load_demo(MediaStore(get_settings().media_dir))
+            loaded = await loaded_demo()
+            if loaded is None:
+                print("demo: la base contient déjà des marches, démo non chargée")
+                return
+        else:
+            loaded = await load_demo(MediaStore(get_settings().media_dir))
     finally:
         await db.release()
     print(f"url: {url}")
@@ -77,7 +85,7 @@ async def createuser(args: argparse.Namespace) -> None:
     try:
         user = await create_user(args.email, password, args.name or args.email.split("@")[0], args.role, args.partner)
     except AccountError as error:
-        raise SystemExit("createuser: " + " ".join(error.errors.values()))
+        raise SystemExit("createuser: " + " ".join(error.errors.values())) from None
     finally:
         await db.release()
     print(f"createuser: {user.email} ({gusp.label('role', user.role)}) créé")
@@ -100,7 +108,7 @@ async def export_photos(args: argparse.Namespace) -> None:
     try:
         plan = await builder.collect(ObservationFilter(walk=args.walk), args.originals)
     except builder.ExportError as error:
-        raise SystemExit(f"export-photos: {error.message}")
+        raise SystemExit(f"export-photos: {error.message}") from None
     finally:
         await db.release()
     zs = builder.build_zip(plan, MediaStore(get_settings().media_dir))
@@ -119,18 +127,107 @@ def backup(out: str | None) -> None:
     try:
         result = make_backup(get_settings(), Path(out) if out else None)
     except BackupError as error:
-        raise SystemExit(f"backup: {error}")
+        raise SystemExit(f"backup: {error}") from None
     print(f"backup: {result.folder} ({result.database_file.name}, {result.media_files} fichiers de photos, "
           f"{result.media_bytes / 2**20:.1f} Mo)")
 
 
-def serve(host: str, port: int) -> None:
-    import uvicorn
+def _listen(host: str, port: int, backlog: int) -> socket.socket:
+    """The listening socket, bound here rather than by uvicorn: a port that can't be had gets one
+    French line and exit status 1, not a log record and a traceback."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise SystemExit(f"walkapp: le port {port} est déjà utilisé : choisissez-en un autre avec --port") from None
+        if error.errno == errno.EACCES:
+            raise SystemExit(f"walkapp: pas le droit d'écouter sur le port {port} (sous 1024, il faut être "
+                             "administrateur) : choisissez-en un autre avec --port") from None
+        raise SystemExit(f"walkapp: impossible d'écouter sur {host}:{port} ({error.strerror or error}) : "
+                         "vérifiez --host et --port") from None
+    sock.set_inheritable(True)  # the worker processes serve on it
+    return sock
 
+
+def serve(host: str, port: int, workers: int = 1) -> None:
+    """Migrates once, removes what crashed uploads left, then serves with `workers` processes."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from .media_check import remove_abandoned_temporary
+    from .settings import get_settings
+
+    if workers < 1:
+        raise SystemExit("walkapp: --workers doit valoir 1 ou plus")
     asyncio.run(migrate(quiet=True))
-    print(f"walkapp: serving on {_site_url(host, port)} (Ctrl+C to stop)", flush=True)
-    uvicorn.run("walkapp.app:asgi", factory=True, host=host, port=port, proxy_headers=True,
-                log_level="info", access_log=False)
+    removed = remove_abandoned_temporary(get_settings().media_dir)
+    if removed:
+        print(f"walkapp: {removed} fichier(s) temporaire(s) abandonné(s) supprimé(s)", flush=True)
+    config = uvicorn.Config("walkapp.app:asgi", factory=True, host=host, port=port, workers=workers,
+                            proxy_headers=True, log_level="info", access_log=False)
+    sock = _listen(host, port, config.backlog)
+    print(f"walkapp: serving on {_site_url(host, sock.getsockname()[1])} (Ctrl+C to stop)", flush=True)
+    server = uvicorn.Server(config)
+    try:
+        if workers > 1:
+            Multiprocess(config, sockets=[sock]).run()
+        else:
+            server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    if workers == 1 and not server.started:
+        raise SystemExit(1)  # uvicorn has logged why the app did not start
+
+
+async def check_media(repair: bool, min_age: float) -> int:
+    """Prints what is wrong in the media folder (and repairs it with repair). Returns the exit
+    status: 0 when clean, 1 when problems remain."""
+    from . import db, media_check
+    from .settings import get_settings
+
+    root = get_settings().media_dir
+    await db.prepare(pool=False)
+    try:
+        report = await media_check.check(root)
+    finally:
+        await db.release()
+    _print_media_report(report, root)
+    if repair:
+        removed, report = media_check.repair(report, min_age)
+        kept = len(report.orphans) + len(report.temporary)
+        print(f"check-media: --repair : {removed} fichier(s) supprimé(s)"
+              + (f", {kept} gardé(s) car modifié(s) il y a moins de {min_age:g} s (un envoi peut être en cours)"
+                 if kept else ""))
+    print(f"check-media: {len(report.missing)} manquant(s), {len(report.orphans)} sans ligne, "
+          f"{len(report.temporary)} temporaire(s)" + (" : tout est en ordre" if report.clean else ""))
+    return 0 if report.clean else 1
+
+
+def _print_media_report(report, root) -> None:
+    for photo_id, relative in report.missing:
+        print(f"manquant : {relative} (photo {photo_id})")
+    for path in report.orphans:
+        print(f"sans ligne : {path.relative_to(root)}")
+    for path in report.temporary:
+        print(f"temporaire : {path.relative_to(root)}")
+
+
+def restore(folder: str) -> None:
+    from pathlib import Path
+
+    from .backup import BackupError, restore_backup
+    from .settings import get_settings
+
+    try:
+        result = restore_backup(get_settings(), Path(folder))
+    except BackupError as error:
+        raise SystemExit(f"restore: {error}") from None
+    asyncio.run(migrate(quiet=True))  # a backup made by an older version gets the newer tables
+    print(f"restore: {folder} restaurée ({result.database_file.name}, {result.media_files} fichiers de photos)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -140,11 +237,15 @@ def main(argv: list[str] | None = None) -> None:
     p_serve = commands.add_parser("serve", help="serve the web app")
     p_serve.add_argument("--host", default=DEFAULT_HOST)
     p_serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p_serve.add_argument("--workers", type=int, default=1,
+                         help="worker processes (default 1); migrations run once before they start")
 
     commands.add_parser("migrate", help="create or update the database tables")
 
     p_demo = commands.add_parser("demo", help="load the Lillers demo (idempotent)")
-    p_demo.add_argument("--url", default=_site_url(DEFAULT_HOST, DEFAULT_PORT), help="the site's URL, for the links printed")
+    p_demo.add_argument("--url", help="the site's URL, for the links printed (default: from --host and --port)")
+    p_demo.add_argument("--host", default=DEFAULT_HOST, help="the host `walkapp serve` listens on")
+    p_demo.add_argument("--port", type=int, default=DEFAULT_PORT, help="the port `walkapp serve` listens on")
     p_demo.add_argument("--if-empty", action="store_true", help="load only when the database has no walk")
 
     p_user = commands.add_parser("createuser", help="create a staff account")
@@ -162,6 +263,24 @@ def main(argv: list[str] | None = None) -> None:
     p_backup = commands.add_parser("backup", help="copy the database and the photos into one folder")
     p_backup.add_argument("--out", help="the folder to create (default: backups/walkapp-<date>-<time>)")
 
+    p_restore = commands.add_parser(
+        "restore", help="restore a `walkapp backup` folder into an empty database and media folder",
+        description="Restores a folder made by `walkapp backup` into the database and media folder of "
+                    "the settings. Both must be empty (a migrated database without rows is empty); "
+                    "stop walkapp first. Exit status 1 when refused.")
+    p_restore.add_argument("folder", metavar="DIR", help="the backup folder")
+
+    p_check = commands.add_parser(
+        "check-media", help="compare the media folder with the database",
+        description="Lists photo rows whose files are missing, files no row references and unfinished "
+                    "temporary files. --repair removes the last two when older than --older-than "
+                    "seconds; missing files are only reported. Exit status: 0 when clean, 1 when "
+                    "problems remain.")
+    p_check.add_argument("--repair", action="store_true",
+                         help="remove unreferenced and temporary files older than --older-than")
+    p_check.add_argument("--older-than", type=float, default=None, metavar="SECONDS",
+                         help="age below which --repair keeps a file: an upload may be in flight (default 3600)")
+
     args = parser.parse_args(argv)
     from .settings import SettingsError, get_settings
 
@@ -170,11 +289,18 @@ def main(argv: list[str] | None = None) -> None:
     except SettingsError as error:
         sys.exit(f"walkapp: {error}")
     if args.command == "serve":
-        serve(args.host, args.port)
+        serve(args.host, args.port, args.workers)
     elif args.command == "migrate":
         asyncio.run(migrate())
     elif args.command == "demo":
-        asyncio.run(demo(args.url, args.if_empty))
+        asyncio.run(demo(args.url or _site_url(args.host, args.port), args.if_empty))
+    elif args.command == "restore":
+        restore(args.folder)
+    elif args.command == "check-media":
+        from .media_check import DEFAULT_MIN_AGE
+
+        min_age = DEFAULT_MIN_AGE if args.older_than is None else max(0.0, args.older_than)
+        sys.exit(asyncio.run(check_media(args.repair, min_age)))
     elif args.command == "createuser":
         asyncio.run(createuser(args))
     elif args.command == "backup":

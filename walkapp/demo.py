@@ -28,6 +28,8 @@ COORDINATOR_EMAIL = "coordination@lillers.example"
 DEMO_PASSWORD = "marche-lillers-2023"
 PAST_WALK_TITLE = "Diagnostic en marchant de la Ville Centre (automne)"
 TODAY_WALK_TITLE = "Marche du jour : Ville Centre"
+# Namespace of the demo constats' client_uuid (idempotency keys, not secrets: a replay needs a
+# participant's session, whose token is random).
 _UUIDS = uuid.UUID("6f1c1c64-3b8e-4a3e-9a0e-7d4c2b1a0f00")
 
 PARTNERS = (
@@ -178,9 +180,10 @@ async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str
     stops = await Stop.objects().where(Stop.walk == past.id).order_by(Stop.position)
     people = []
     for index, name in enumerate(("Claire Devaux", "Karim Benali", *RESIDENTS)):
-        token = str(uuid.uuid5(_UUIDS, f"participant-{index}"))
+        # Found again by walk and name; the token (a session credential) is random, made once.
         people.append(await _get_or_create(
-            Participant, Participant.token == token, walk=past.id, display_name=name, token=token,
+            Participant, (Participant.walk == past.id) & (Participant.display_name == name),
+            walk=past.id, display_name=name, token=new_token(),
             user=coordinator.id if index == 0 else (users["agent"].id if index == 1 else None)))
 
     start = dt.datetime.combine(past.date, dt.time(14, 0), tzinfo=clock.zone())  # 14:00 on site
@@ -200,6 +203,24 @@ async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str
         ))
 
     current = await _walk(neighbourhood, TODAY_WALK_TITLE, today, "open", coordinator)
-    if current.date != today or current.status != "open":
-        await Walk.update({Walk.date: today, Walk.status: "open"}).where(Walk.id == current.id)
+    await _open_today(current, today)
     return {"coordinator": coordinator, "open_walk": current, "past_walk": past}
+
+
+async def _open_today(walk: Walk, today: dt.date) -> None:
+    """The demo's walk of the day is open today, whatever day the demo was loaded."""
+    if walk.date != today or walk.status != "open":
+        await Walk.update({Walk.date: today, Walk.status: "open"}).where(Walk.id == walk.id)
+        walk.date, walk.status = today, "open"
+
+
+async def loaded_demo(today: dt.date | None = None) -> dict[str, object] | None:
+    """The demo's coordinator and walk of the day when the demo is in the database (its walk of
+    the day moved to today), else None: what `walkapp demo --if-empty` prints on every start."""
+    coordinator = await StaffUser.objects().where(StaffUser.email == COORDINATOR_EMAIL).first()
+    current = await Walk.objects().where(
+        (Walk.title == TODAY_WALK_TITLE) & (Walk.neighbourhood.qpv_code == QPV_CODE)).first()
+    if coordinator is None or current is None:
+        return None
+    await _open_today(current, today or clock.today())
+    return {"coordinator": coordinator, "open_walk": current}

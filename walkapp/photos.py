@@ -97,9 +97,9 @@ def process(data: bytes, filename: str = "") -> ProcessedPhoto:
         try:
             image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_many_pixels(name)
+            raise _too_many_pixels(name) from None
         except Exception:
-            raise PhotoError(f"Le fichier{name} n'est pas une photo lisible (JPEG, PNG, WebP ou HEIC).")
+            raise PhotoError(f"Le fichier{name} n'est pas une photo lisible (JPEG, PNG, WebP ou HEIC).") from None
         with image:
             if image.width * image.height > MAX_PIXELS:
                 raise _too_many_pixels(name)
@@ -110,9 +110,10 @@ def process(data: bytes, filename: str = "") -> ProcessedPhoto:
             try:
                 display = _upright_display(image, orientation)
             except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-                raise _too_many_pixels(name)
+                raise _too_many_pixels(name) from None
             except Exception:
-                raise PhotoError(f"La photo{name} est abîmée ou incomplète : elle ne peut pas être lue en entier.")
+                raise PhotoError(f"La photo{name} est abîmée ou incomplète : "
+                                 "elle ne peut pas être lue en entier.") from None
     if display.mode != "RGB":
         icc = None  # an ICC profile describes the original colour space, not RGB
     thumb = _thumbnail(display)

@@ -58,7 +58,7 @@ class Settings:
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         database = DatabaseSettings(env.get("WALKAPP_DATABASE_URL") or DEFAULT_DATABASE_URL)
-        database.engine_type  # fail early on a URL we can't use
+        _ = database.engine_type  # fail early on a URL we can't use
         media_dir = Path(env.get("WALKAPP_MEDIA_DIR") or "media").resolve()
         tiles_url = env.get("WALKAPP_TILES_URL") or DEFAULT_TILES_URL
         attribution = env.get("WALKAPP_TILES_ATTRIBUTION") or (

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from .settings import get_settings
 
+TEMPORARY_SUFFIX = ".tmp"
+
 
 def media_store() -> MediaStore:
     """The site's media folder (WALKAPP_MEDIA_DIR), as the routes and commands use it."""
@@ -42,10 +44,10 @@ class MediaStore:
         """Writes `data` at `relative` unless a file is there already (content-addressed: same name,
         same bytes). Returns True when it wrote."""
         target = self.path(relative)
-        if target.is_file():
+        if _still_there(target):
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        tmp = target.parent / temporary_name(target.name)
         try:
             with open(tmp, "xb") as handle:
                 handle.write(data)
@@ -64,6 +66,26 @@ class MediaStore:
 
     def read(self, relative: str) -> bytes:
         return self.path(relative).read_bytes()
+
+
+def temporary_name(name: str) -> str:
+    """`.name.<pid>.<random>.tmp`: a crash leaves a file that says it is unfinished and which
+    process wrote it, so a start can tell an abandoned one from one being written
+    (media_check.py)."""
+    return f".{name}.{os.getpid()}.{secrets.token_hex(6)}{TEMPORARY_SUFFIX}"
+
+
+def _still_there(target: Path) -> bool:
+    """True when `target` exists, after refreshing its modification time: a file written long ago
+    but no longer named by any row is about to be named again, and `check-media --repair` spares
+    files modified within the hour (it sets the file aside before its last look at that time)."""
+    try:
+        os.utime(target)
+    except FileNotFoundError:
+        return False
+    except PermissionError:
+        return target.is_file()
+    return target.is_file()
 
 
 def _fsync_dir(folder: Path) -> None:

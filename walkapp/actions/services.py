@@ -108,7 +108,7 @@ def prefill(constats: list[dict[str, Any]]) -> ActionInput:
     first = next((text for text in comments if text), "")
     data.problem = first[:200]
     lines = []
-    for row, text in zip(constats, comments):
+    for row, text in zip(constats, comments, strict=False):
         where = f" ({row['street']})" if row["street"] else ""
         lines.append(f"Constat n° {row['id']}{where} : {text or '(sans commentaire)'}")
     data.finding = "\n".join(lines)[:8000]

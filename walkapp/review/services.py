@@ -49,7 +49,8 @@ async def matrix(where) -> Matrix:
     query = Observation.select(Observation.issue, Observation.angle, Observation.polarity, Count()).group_by(
         Observation.issue, Observation.angle, Observation.polarity)
     rows = await apply(query, where)
-    cells = {(i, a): {"negative": 0, "positive": 0, "total": 0} for i in gusp.codes("issue") for a in gusp.codes("angle")}
+    cells = {(i, a): {"negative": 0, "positive": 0, "total": 0}
+             for i in gusp.codes("issue") for a in gusp.codes("angle")}
     for row in rows:
         cell = cells.get((row["issue"], row["angle"]))
         if cell is not None and row["polarity"] in cell:
@@ -74,7 +75,8 @@ async def photos_of(observation_id: int) -> list[Photo]:
 
 
 FIELD_LABELS = {
-    "issue": ("Enjeu", "issue"), "angle": ("Angle d'analyse", "angle"), "polarity": ("Point faible ou fort", "polarity"),
+    "issue": ("Enjeu", "issue"), "angle": ("Angle d'analyse", "angle"),
+    "polarity": ("Point faible ou fort", "polarity"),
     "status": ("Statut", "observation_status"), "street": ("Rue", None), "lat": ("Latitude", None),
     "lon": ("Longitude", None), "location_source": ("Origine de la position", "location_source"),
     "duplicate_of": ("Doublon de", None), "note": ("Note", None), "observed_at": ("Date du constat", None),

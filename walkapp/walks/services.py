@@ -62,7 +62,7 @@ def parse_walk_form(form) -> WalkInput:
     if not (len(names) == len(lats) == len(lons)):
         raise BadRequest("Le formulaire des haltes est incomplet. Rechargez la page.")
     ids = ids + [""] * (len(names) - len(ids))
-    for index, (name, lat, lon, stop_id) in enumerate(zip(names, lats, lons, ids), start=1):
+    for index, (name, lat, lon, stop_id) in enumerate(zip(names, lats, lons, ids, strict=False), start=1):
         if not any(clean_text(v, max_length=40) for v in (name, lat, lon)):
             continue  # an empty row left at the end of the form
         stop_errors: dict[str, str] = {}
