@@ -103,7 +103,8 @@ class StaffAccountController(Controller):
         return render(request, "accounts/list.html", users=await staff_accounts(), sessions=await open_session_counts(),
                       done=None)
 
-    @post("/comptes/{user_id:int}/fermer-sessions", name="accounts.end_sessions", guards=[allowed("accounts.manage")], status_code=200)
+    @post("/comptes/{user_id:int}/fermer-sessions", name="accounts.end_sessions",
+          guards=[allowed("accounts.manage")], status_code=200)
     async def end_user_sessions(self, request: Request, user_id: FromPath[int]) -> Template:
         """A lost phone, a departed agent: every session of the account ends now (the caller's own
         too, when they end their own: they sign in again)."""

@@ -114,10 +114,11 @@ class ActionController(Controller):
     @get("/bilan", name="actions.bilan")
     async def summary(self, request: Request) -> Template:
         chosen, errors = _filters(request)
-        return _render(request, "actions/bilan.html", block="bilan", push_url=url("actions.bilan") + chosen.query_string(),
-                      filter=chosen, filter_errors=errors, bilan=await queries.summary(chosen),
-                      heading=await queries.heading(chosen, await queries.action_rows(chosen)),
-                      **await self._filter_choices())
+        return _render(request, "actions/bilan.html", block="bilan",
+                       push_url=url("actions.bilan") + chosen.query_string(),
+                       filter=chosen, filter_errors=errors, bilan=await queries.summary(chosen),
+                       heading=await queries.heading(chosen, await queries.action_rows(chosen)),
+                       **await self._filter_choices())
 
     @get("/export.xlsx", name="actions.xlsx")
     async def export_xlsx(self, request: Request) -> Response:
@@ -242,7 +243,8 @@ class ActionController(Controller):
         ids = parse_ids(form.get("constats"))
         await services.link_constats(action, user, ids)
         if str(form.get("back") or "") == "constat" and len(ids) == 1:
-            return redirect(request, url("constat.page", observation_id=ids[0]))  # built from an id: never an open redirect
+            # Built from an id: never an open redirect.
+            return redirect(request, url("constat.page", observation_id=ids[0]))
         return redirect(request, url("action.detail", action_id=action_id))
 
     @post("/{action_id:int}/constats/{observation_id:int}/retirer", name="action.unlink", status_code=200)

@@ -125,7 +125,8 @@ class OfflineSupport(Controller):
         return File(path=STATIC_DIR / "js" / "sw.js", media_type="text/javascript", content_disposition_type="inline",
                     headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
-    @get("/api/v1/csrf", name="api.csrf", tags=["constats"], opt={ERRORS_OPT: JSON}, summary="Le jeton CSRF à joindre (en-tête X-CSRFToken) aux envois")
+    @get("/api/v1/csrf", name="api.csrf", tags=["constats"], opt={ERRORS_OPT: JSON},
+         summary="Le jeton CSRF à joindre (en-tête X-CSRFToken) aux envois")
     async def csrf_token(self, request: Request) -> dict[str, str]:
         """The outbox asks for a fresh token before sending: the page it was queued from may be old."""
         return {"token": ScopeState.from_scope(request.scope).csrf_token or "", "header": "X-CSRFToken"}

@@ -76,7 +76,8 @@ class ObservationApi(Controller):
         body = (await services.observations_with_photos(Observation.id == observation.id))[0]
         return Response(body, status_code=201 if created else 200)
 
-    @get("/walks/{walk_id:int}/observations", name="api.observations", summary="Les constats d'une marche, du plus récent au plus ancien")
+    @get("/walks/{walk_id:int}/observations", name="api.observations",
+         summary="Les constats d'une marche, du plus récent au plus ancien")
     async def list(self, request: Request, walk_id: FromPath[int]) -> dict[str, Any]:
         walk = await _walk(walk_id)
         require(actor_of(request), "walk.see", walk)
@@ -84,7 +85,8 @@ class ObservationApi(Controller):
         return {"walk_id": walk.id, "observations": observations}
 
 
-    @route("/{rest:path}", name="api.unknown", http_method=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @route("/{rest:path}", name="api.unknown", http_method=["GET", "POST", "PUT", "PATCH", "DELETE"],
+           include_in_schema=False)
     async def unknown(self, rest: FromPath[str]) -> None:
         """Any other URL under /api/v1 is an API URL: its 404 is JSON too."""
         raise NotFound("Ressource inconnue de l'API : voir /schema/openapi.json.")

@@ -66,7 +66,8 @@ class GeoReportController(Controller):
         code, fmt = split_format(name)
         return respond(fmt, "service_definition", georeport.definition(code))
 
-    @get(["/requests.json", "/requests.xml"], name="open311.requests", summary="Open311 : les constats (filtres du standard, paginés)")
+    @get(["/requests.json", "/requests.xml"], name="open311.requests",
+         summary="Open311 : les constats (filtres du standard, paginés)")
     async def requests(self, request: Request) -> Response:
         where, page, size = georeport.requests_where(request.query_params)
         rows = await _rows(_and(await readable(request), where), page, size)
