@@ -60,28 +60,25 @@ def text_hard_coded(text: str) -> list[str]:
             if HARD_CODED.search(line)]
 
 
-def test_no_app_path_is_written_out_in_python():
+def _hits(files, check, allowed: set[str]) -> dict[str, list[str]]:
     found = {}
-    for path in sorted((ROOT / "walkapp").rglob("*.py")):
+    for path in sorted(files):
         name = path.relative_to(ROOT).as_posix()
-        if name in PYTHON_ALLOWED or "piccolo_migrations" in name:
-            continue
-        hits = python_hard_coded(path.read_text(encoding="utf-8"))
+        hits = [] if name in allowed else check(path.read_text(encoding="utf-8"))
         if hits:
             found[name] = hits
+    return found
+
+
+def test_no_app_path_is_written_out_in_python():
+    files = [p for p in (ROOT / "walkapp").rglob("*.py") if "piccolo_migrations" not in p.parts]
+    found = _hits(files, python_hard_coded, PYTHON_ALLOWED)
     assert not found, f"build these with walkapp.urls.url(route name): {found}"
 
 
 def test_no_app_path_is_written_out_in_templates_or_scripts():
-    found = {}
     files = [*(ROOT / "templates").rglob("*.html"), *(ROOT / "static" / "js").rglob("*.js")]
-    for path in sorted(files):
-        name = path.relative_to(ROOT).as_posix()
-        if name in JS_ALLOWED:
-            continue
-        hits = text_hard_coded(path.read_text(encoding="utf-8"))
-        if hits:
-            found[name] = hits
+    found = _hits(files, text_hard_coded, JS_ALLOWED)
     assert not found, f"use url('route.name', …) in templates, data-* attributes for scripts: {found}"
 
 
