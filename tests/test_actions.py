@@ -425,6 +425,25 @@ async def test_xlsx_is_laid_out_like_annexe_2(scene, other_client):
     assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
 
 
+
+async def test_xlsx_band_text_reads_on_its_axe_colour(scene, other_client):
+    """Each axe band keeps its colour and writes on it in black or white at 4.5:1 at least (white on
+    Propreté's #009E73 was 3.42:1)."""
+    from walkapp.colours import AA_NORMAL_TEXT, contrast
+
+    await export_scene(scene)
+    await login(other_client, scene["coordinator"])
+    response = await other_client.get("/actions/export.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    fills = {t.colour.lstrip("#").upper(): t for t in gusp.ISSUES}
+    bands = [row[0] for row in sheet.iter_rows(min_row=5)
+             if row[0].fill.fgColor.rgb and row[0].fill.fgColor.rgb[-6:] in fills]
+    assert [c.value.rsplit(" (", 1)[0] for c in bands] == [t.label for t in gusp.ISSUES]
+    for cell in bands:
+        fill, ink = cell.fill.fgColor.rgb[-6:], cell.font.color.rgb[-6:]
+        assert contrast("#" + fill, "#" + ink) >= AA_NORMAL_TEXT, (cell.value, fill, ink)
+        assert "#" + ink == fills[fill].on_colour
+
 async def test_csv_opens_with_semicolons_and_keeps_accents(scene, other_client):
     await export_scene(scene)
     await login(other_client, scene["coordinator"])

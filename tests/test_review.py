@@ -59,10 +59,14 @@ async def test_filters_and_matrix_counts(client, other_client):
     assert grid.row_totals["dechets"] == 3 and grid.column_totals["usages"] == 3 and grid.total == 6
     assert grid.heat("dechets", "usages") == 5 and grid.heat("mobilites", "gestion") == 0
     # The page shows the same, each cell a link to the filtered map.
-    cell = re.search(rf'<a href="/carte\?walk={walk.id}&amp;issue=dechets&amp;angle=usages"[^>]*>\s*'
-                     r'<strong>(\d+)</strong><small>(\d+) / (\d+)',
-                     (await other_client.get(f"/carte?walk={walk.id}")).text)
+    link = re.search(rf'<a href="/carte\?walk={walk.id}&amp;issue=dechets&amp;angle=usages"[^>]*>(.*?)</a>',
+                     (await other_client.get(f"/carte?walk={walk.id}")).text, re.S).group(1)
+    seen = re.sub(r'<span class="visually-hidden">.*?</span>', "", link)  # what the eye reads
+    cell = re.search(r"<strong>(\d+)</strong><small>(\d+) / (\d+)", seen)
     assert cell and cell.groups() == ("3", "2", "1")
+    # Its name (for a screen reader) is those figures with their words, in the same order.
+    assert " ".join(re.sub(r"<[^>]+>", " ", link).split()) == (
+        "Déchets, Usages : 3 constats, 2 points faibles / 1 point fort")
 
 
 async def test_html_in_a_description_is_escaped_everywhere(client, other_client):
