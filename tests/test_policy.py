@@ -203,6 +203,7 @@ def http_rows(s: dict) -> list[tuple[str, str, str, dict | None]]:
         ("walk.see", "GET", f"/api/v1/walks/{w}/observations", None),
         ("walk.lead", "POST", f"/marches/{w}/halte-en-cours", {"stop_id": str(s["stop"])}),
         ("map.see", "GET", "/carte", None),
+        ("map.see", "GET", "/carte/liste", None),
         ("constat.see", "GET", f"/constats/{c}", None),
         ("constat.see", "GET", f"/carte/popup/{c}", None),
         ("constat.review", "POST", f"/constats/{c}/requalifier", review),
