@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from . import clock, gusp, policy
 from .urls import template, url
 from .errors import CSRF_SENTENCE, AppError, Invalid, JoinRequired
+from .caching import static_url
 from .headers import csp_nonce
 
 log = logging.getLogger("walkapp")
@@ -28,6 +29,7 @@ def configure_jinja(env: Environment) -> None:
     env.filters["time_fr"] = clock.time_text
     env.globals.update(gusp.template_globals())
     env.globals["csp_nonce"] = csp_nonce
+    env.globals["static_url"] = static_url  # versioned static URLs (walkapp.caching)
     env.globals["can"] = policy.template_can  # permissions: templates never test a role
     env.globals["url"] = url  # links from route names: `url('field.page', walk_id=walk.id)`
     env.globals["url_template"] = template  # for scripts: `/api/v1/walks/{walk_id}/observations`

@@ -3,7 +3,10 @@
  * What it keeps is an allow-list, nothing else: the field page of a walk (for a participant),
  * static files, and photos. Anything the server marks "no-store" (every answer to a signed-in
  * staff user: walkapp/headers.py) is never kept, and a stale copy of it is dropped.
- * Pages: network first, the last good copy when offline. Static files: served from the cache and
+ * Pages: network first, the last good copy when offline. Static files: their URLs carry a
+ * version (?v=, walkapp/caching.py): a version kept is served from the cache, a new one is
+ * fetched and replaces the older copies of that file; offline, any copy of the file will do;
+ * unversioned ones (the install list, what CSS refers to) are served from the cache and
  * refreshed behind (stale-while-revalidate). Photos: cache first (their URLs never change
  * content). Everything else (the API, the feed polls, POSTs) goes to the network only: the
  * outbox in capture.js (IndexedDB), not this worker, is what keeps constats safe.
@@ -11,7 +14,7 @@
  * Signing out or joining a walk empties the cache of pages and photos (the previous person's),
  * keeping static files; IndexedDB, and so the outbox of unsent constats, is never touched.
  */
-var VERSION = "walkapp-v2";
+var VERSION = "walkapp-v3";
 var STATIC_CACHE = VERSION + "-static";
 var PERSONAL_CACHE = VERSION + "-personal";  // pages and photos of the person using the phone
 // The app's URLs this worker must recognise, written once here: sw.js is a static file served
@@ -28,6 +31,7 @@ var PATHS = {
 var SHELL = [
   "/static/css/app.css",
   "/static/js/capture.js",
+  "/static/js/feed.js",
   "/static/js/app.js",
   "/static/vendor/htmx/htmx.min.js",
   "/static/vendor/leaflet/leaflet.js",
@@ -101,15 +105,34 @@ function throughAndForget(request) {
   });
 }
 
-function staleWhileRevalidate(request) {
+// The copies of a file under other versions (?v=…) than this request's: replaced by it.
+function forgetOtherVersions(cache, request) {
+  var url = new URL(request.url);
+  return cache.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (key) {
+      var kept = new URL(key.url);
+      return kept.pathname === url.pathname && kept.search && kept.search !== url.search;
+    }).map(function (key) { return cache.delete(key); }));
+  });
+}
+
+function staticFile(request) {
+  var versioned = new URL(request.url).searchParams.has("v");
   return caches.open(STATIC_CACHE).then(function (cache) {
     return cache.match(request).then(function (hit) {
+      if (hit && versioned) return hit;  // this version's bytes never change
       var fresh = fetch(request).then(function (response) {
-        if (response.ok) cache.put(request, response.clone());
+        if (response.ok) {
+          cache.put(request, response.clone());
+          if (versioned) forgetOtherVersions(cache, request);
+        }
         return response;
       });
       if (hit) { fresh.catch(function () {}); return hit; }
-      return fresh;
+      return fresh.catch(function () {
+        // Offline with a new version asked: the copy of the file we have is better than none.
+        return cache.match(request, { ignoreSearch: true }).then(function (any) { return any || Response.error(); });
+      });
     });
   });
 }
@@ -148,7 +171,7 @@ self.addEventListener("fetch", function (event) {
     else if (request.mode === "navigate") event.respondWith(fetch(request).catch(offlinePage));
     return;
   }
-  if (url.pathname.indexOf(PATHS.staticPrefix) === 0) { event.respondWith(staleWhileRevalidate(request)); return; }
+  if (url.pathname.indexOf(PATHS.staticPrefix) === 0) { event.respondWith(staticFile(request)); return; }
   if (url.pathname.indexOf(PATHS.photoPrefix) === 0 && !url.pathname.endsWith(PATHS.originalSuffix)) {
     event.respondWith(cacheFirst(request));
   }

@@ -10,6 +10,7 @@ from litestar.utils.scope.state import ScopeState
 from piccolo.query.functions.aggregate import Count
 
 from .. import gusp
+from ..caching import Revalidated
 from ..errors import NotFound
 from ..observations.schemas import ConstatInput
 from ..observations.services import delete_observation, observations_with_photos
@@ -69,10 +70,11 @@ class FieldController(Controller):
         return render(request, PAGE, **context, streets=await walks.perimeter_streets(walk.neighbourhood.id))
 
     @get("/fil", name="field.feed")
-    async def live(self, request: Request, walk_id: FromPath[int]) -> Template:
-        """The part of the field page every phone polls: haltes, counts, feed."""
+    async def live(self, request: Request, walk_id: FromPath[int]) -> Response:
+        """The part of the field page every phone polls: haltes, counts, feed. Unchanged since the
+        phone's last poll: a 304 without a body (walkapp.caching; static/js/feed.js sends the ETag)."""
         walk = await walks.get_walk(walk_id)
-        return render(request, PAGE, block="live", **await _field_context(request, walk))
+        return Revalidated(render(request, PAGE, block="live", **await _field_context(request, walk)))
 
     @post("/halte-en-cours", name="field.current_stop", status_code=200)
     async def set_current_stop(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
