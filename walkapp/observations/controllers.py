@@ -47,7 +47,8 @@ async def _photos_of(form) -> list[tuple[bytes, str]]:
     for upload in files:
         content = await upload.read(MAX_BYTES + 1)
         if len(content) > MAX_BYTES:
-            raise AppError(status=413, code="too_large", detail=f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
+            raise AppError(status=413, code="too_large",
+                           detail=f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
         result.append((content, (upload.filename or "")[:200]))
     return result
 

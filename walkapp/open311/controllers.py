@@ -125,7 +125,8 @@ class GeoReportController(Controller):
 
     @get("/{rest:path}", name="open311.unknown", include_in_schema=False)
     async def unknown(self, request: Request, rest: FromPath[str]) -> Response:
-        raise AppError(status=404, detail="Ressource Open311 inconnue : voir services.json, requests.json, discovery.json.")
+        raise AppError(status=404,
+                       detail="Ressource Open311 inconnue : voir services.json, requests.json, discovery.json.")
 
 
 # ---------------------------------------------------------------- the coordinator's page of keys
