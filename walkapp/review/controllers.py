@@ -54,6 +54,8 @@ async def _map_context(request: Request) -> dict[str, Any]:
         "shown": len(points), "matrix": await services.matrix(where),
         "zip_url": zip_url(chosen) if can(actor_of(request), "photos.zip") else None,
         "without_position": await _count_without_position(where),
+        "set_aside": await _count_set_aside(chosen),
+        "field_walk": walk if walk is not None and actor_of(request).participant_in(walk) else None,
     }
 
 
@@ -67,6 +69,15 @@ async def _centre(walk: Walk | None) -> tuple[float, float]:
 async def _count_without_position(where) -> int:
     query = Observation.count().where(Observation.lat.is_null())
     return await (query.where(where) if where is not None else query)
+
+
+async def _count_set_aside(chosen: ObservationFilter) -> int:
+    """How many rejected or duplicate constats the default status filter leaves out (0 when a status
+    was asked for): the map says so, so a count lower than the walk's total is never a mystery."""
+    if chosen.status is not None:
+        return 0
+    hidden = dataclasses.replace(chosen, status="duplicate,rejected").where()
+    return await Observation.count().where(hidden)
 
 
 async def _visible_observation(request: Request, observation_id: int) -> Observation:
