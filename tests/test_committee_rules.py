@@ -36,7 +36,7 @@ async def reviewed(store, walk, coordinator) -> list[Observation]:
     """Seven constats with one photo each, reviewed by the committee into STATUSES (the duplicate
     names the first constat as its original)."""
     made = []
-    for n, status in enumerate(STATUSES):
+    for n in range(len(STATUSES)):
         made.append(await constat(store, walk, issue=("dechets", "proprete", "ambiance")[n % 3],
                                   photos=[png_bytes((20 * n, 30, 30))], lat=50.5637 + n / 10_000))
     for item, status in zip(made, STATUSES, strict=True):
@@ -106,7 +106,8 @@ async def test_shared_links_show_the_default_without_a_parameter(client, store):
     for query, pushed in ((f"walk={walk.id}", f"/carte?walk={walk.id}"),
                           (f"walk={walk.id}&status=", f"/carte?walk={walk.id}"),
                           (f"walk={walk.id}&status=new,validated", f"/carte?walk={walk.id}"),
-                          (f"walk={walk.id}&status=rejected,duplicate", f"/carte?walk={walk.id}&status=duplicate%2Crejected"),
+                          (f"walk={walk.id}&status=rejected,duplicate",
+                           f"/carte?walk={walk.id}&status=duplicate%2Crejected"),
                           (f"walk={walk.id}&status=ALL", f"/carte?walk={walk.id}&status=all")):
         answer = await client.get(f"/carte?{query}", headers=htmx)
         assert answer.headers["hx-push-url"] == pushed, query
@@ -229,6 +230,9 @@ async def test_the_new_action_form_leaves_a_rejected_constat_aside(client, linki
     assert "Ce constat est rejeté : il ne peut pas être lié à une action." in shown(page)
     assert 'id="create-action"' not in page.text and 'action="/actions/lier"' not in page.text
     assert 'id="create-action"' in (await client.get(f"/constats/{kept}")).text
+    # Its map popup has no box for the selection tray.
+    assert "Sélectionner" not in (await client.get(f"/carte/popup/{rejected}")).text
+    assert f'data-constat="{kept}"' in (await client.get(f"/carte/popup/{kept}")).text
 
 
 async def test_a_duplicate_links_its_original(client, linking):

@@ -13,7 +13,7 @@ from litestar.response import Template
 from .. import gusp
 from ..errors import NotFound
 from ..exports.controllers import zip_url
-from ..actions.services import constat_panel
+from ..actions.services import constat_panel, sort_constats
 from ..observations.filters import ObservationFilter
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
@@ -107,7 +107,10 @@ class ReviewController(Controller):
     async def popup(self, request: Request, observation_id: FromPath[int]) -> Template:
         observation = await _visible_observation(request, observation_id)
         photos = await services.photos_of(observation.id)
-        return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None)
+        # A constat no action may answer (rejected) gets no box for the selection tray.
+        selectable = not (await sort_constats([observation.id])).refused
+        return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None,
+                      selectable=selectable)
 
     @get("/constats/{observation_id:int}")
     async def constat_page(self, request: Request, observation_id: FromPath[int]) -> Template:
