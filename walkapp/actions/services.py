@@ -370,9 +370,10 @@ async def constat_panel(observation_id: int, actor: Any) -> dict[str, Any] | Non
     linkable = await sort_constats([observation_id])
     # A rejected constat answers no action: no button leads to a refusal. A duplicate's buttons
     # act for its original, and the panel says so.
-    note = "Ce constat est rejeté : il ne peut pas être lié à une action." if linkable.refused else \
-        "".join(f"Ce constat est un doublon du n° {original} : une action créée ou liée d'ici répond au n° "
-                f"{original}." for original in linkable.originals.values())
+    original = next(iter(linkable.originals.values()), None)
+    note = "Ce constat est rejeté : il ne peut pas être lié à une action." if linkable.refused else (
+        f"Ce constat est un doublon du n° {original} : une action créée ou liée d'ici répond au n° {original}."
+        if original else "")
     can_create = can(actor, "actions.create") and not linkable.refused
     can_link = can(actor, "actions.link") and not linkable.refused
     choices = []
