@@ -42,7 +42,8 @@ async def seed(points: int) -> None:
     from walkapp.accounts.services import create_user
     from walkapp.tables import Neighbourhood, Observation, Walk
 
-    hood = Neighbourhood(qpv_code="QP062057", name="Ville Centre", town="Lillers", centre_lat=50.5636, centre_lon=2.4826)
+    hood = Neighbourhood(qpv_code="QP062057", name="Ville Centre", town="Lillers",
+                         centre_lat=50.5636, centre_lon=2.4826)
     await hood.save()
     walks = []
     for n in range(10):
@@ -79,7 +80,8 @@ async def measure(points: int, runs: int) -> None:
         await client.post("/connexion", data={"email": "comite@bench.example", "password": "mot-de-passe-bench"},
                           headers={"x-csrftoken": client.cookies["walkapp_csrf"]})
         for label, path, headers in (("full page  /carte", "/carte", {}),
-                                     ("htmx block /carte?issue=dechets", "/carte?issue=dechets", {"hx-request": "true"}),
+                                     ("htmx block /carte?issue=dechets", "/carte?issue=dechets",
+                                      {"hx-request": "true"}),
                                      ("htmx block /carte (all)", "/carte", {"hx-request": "true"})):
             timings, size = [], 0
             for run in range(runs + 2):
@@ -91,7 +93,8 @@ async def measure(points: int, runs: int) -> None:
                 if run >= 2:  # two warm-up requests
                     timings.append(elapsed)
             timings.sort()
-            print(f"{label:34} median {statistics.median(timings):6.1f} ms  p90 {timings[int(0.9 * len(timings)) - 1]:6.1f} ms"
+            p90 = timings[int(0.9 * len(timings)) - 1]
+            print(f"{label:34} median {statistics.median(timings):6.1f} ms  p90 {p90:6.1f} ms"
                   f"  HTML {size / 1024:7.1f} KiB ({size:,} bytes)")
 
 

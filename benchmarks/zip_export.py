@@ -150,7 +150,8 @@ async def fill_database(files: list[tuple[str, str, int]]) -> int:
         photos = [Photo(observation=obs_id, sha256=sha, original_path=relative, display_path=relative,
                         thumb_path=relative, content_type="image/jpeg", width=2400, height=1800, bytes=size,
                         position=position)
-                  for obs_id, pair in zip(ids, pairs, strict=False) for position, (relative, sha, size) in enumerate(pair)]
+                  for obs_id, pair in zip(ids, pairs, strict=False)
+                  for position, (relative, sha, size) in enumerate(pair)]
         for start in range(0, len(photos), 200):
             await Photo.insert(*photos[start:start + 200])
         return walk.id
@@ -294,7 +295,8 @@ def main() -> None:
         print(f"zip -0 -r (to a file)     median {statistics.median(zips_to_file):.2f} s")
         print(f"GET /exports/photos.zip   median {ours_median:.2f} s  ({size / ours_median / 1e6:.0f} MB/s), "
               f"ratio to zip -0: {ours_median / zip_median:.2f}")
-        print(f"time to first byte        median {ttfb_median * 1000:.0f} ms, worst {max(r['ttfb'] for r in ours) * 1000:.0f} ms")
+        print(f"time to first byte        median {ttfb_median * 1000:.0f} ms, "
+              f"worst {max(r['ttfb'] for r in ours) * 1000:.0f} ms")
         print(f"server RSS                idle {mb(idle['VmRSS'])}, peak during downloads {mb(peak)}, "
               f"+{mb(above)} above idle (VmHWM after: {mb(after['VmHWM'])})")
         print(f"Content-Length            {'exact on every run' if exact else 'MISMATCH'}")

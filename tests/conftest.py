@@ -96,7 +96,8 @@ async def database():
     await db.release()
 
 
-TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation", "action", "api_key", "observation_event", "photo", "observation",
+TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation", "action", "api_key",
+          "observation_event", "photo", "observation",
           "participant", "stop",
           "walk", "staff_user", "street", "partner", "neighbourhood")
 

@@ -44,7 +44,8 @@ async def test_htmx_sign_in_error_swaps_the_form_only(client):
 async def test_sign_in_attempts_are_rate_limited(client):
     await make_user("agent")
     for _ in range(5):
-        assert (await post_form(client, "/connexion", {"email": "agent@ville.example", "password": "x"})).status_code == 401
+        response = await post_form(client, "/connexion", {"email": "agent@ville.example", "password": "x"})
+        assert response.status_code == 401
     # Even the right password waits now: the attacker can't tell.
     response = await post_form(client, "/connexion", {"email": "agent@ville.example", "password": PASSWORD})
     assert response.status_code == 429

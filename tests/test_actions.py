@@ -241,14 +241,16 @@ async def test_reported_without_a_cause_is_refused_and_nothing_is_saved(scene, o
     assert (saved.state, saved.cost) == ("a_engager", None)
     assert await ActionEvent.count() == events and await Action.count() == 1
 
-    accepted = await post_form(other_client, f"/actions/{a}/suivi", {"state": "reportee", "delay_causes": "Marché infructueux"})
+    accepted = await post_form(other_client, f"/actions/{a}/suivi",
+                               {"state": "reportee", "delay_causes": "Marché infructueux"})
     assert accepted.status_code == 303
     # Once the cause is known, the row's select may report it again.
     assert (await post_form(other_client, f"/actions/{a}/etat", {"state": "en_cours"}, htmx=True)).status_code == 200
     assert (await post_form(other_client, f"/actions/{a}/etat", {"state": "reportee"}, htmx=True)).status_code == 200
 
 
-@pytest.mark.parametrize("typed, amount", [("1 234,50", "1234.50"), ("1234.5", "1234.50"), ("1\u202f234,5 €", "1234.50"),
+@pytest.mark.parametrize("typed, amount", [("1 234,50", "1234.50"), ("1234.5", "1234.50"),
+                                           ("1\u202f234,5 €", "1234.50"),
                                            ("1.234,50", "1234.50"), ("0", "0.00"), ("", None)])
 def test_euros_are_read_the_french_way_and_never_as_floats(typed, amount):
     errors: dict[str, str] = {}
@@ -312,7 +314,8 @@ def test_late_means_past_deadline_and_not_done():
 async def test_table_groups_by_axe_marks_late_actions_and_filters(scene, other_client):
     coordinator = scene["coordinator"]
     yesterday = dt.date.today() - dt.timedelta(days=1)
-    late = await new_action(coordinator, axe="ambiance", problem="Éclairage en panne", deadline=yesterday, state="en_cours")
+    late = await new_action(coordinator, axe="ambiance", problem="Éclairage en panne", deadline=yesterday,
+                            state="en_cours")
     done = await new_action(coordinator, axe="ambiance", problem="Banc réparé", deadline=yesterday, state="realisee",
                             pilot=scene["ville"])
     await login(other_client, await make_user("committee", "comite@ville.example"))
@@ -362,7 +365,8 @@ async def test_bilan_counts_costs_and_coverage(scene, other_client):
     await login(other_client, await make_user("committee", "comite@ville.example"))
     page = shown(await other_client.get("/actions/bilan"))
     assert "50 % des constats retenus ont une action (1 sur 2)" in page
-    assert "4. Gestion des déchets et encombrants / épaves 1 100,10 €" in page.replace("\u202f", " ").replace("\u00a0", " ")
+    assert "4. Gestion des déchets et encombrants / épaves 1 100,10 €" in (
+        page.replace("\u202f", " ").replace("\u00a0", " "))
 
 
 # ---------------------------------------------------------------- exports
@@ -374,7 +378,8 @@ async def export_scene(scene):
     await new_action(coordinator, axe="proprete", problem="+33 tags", finding="@mur", actions="-nettoyage",
                      cost=Decimal("10.25"), deadline=dt.date(2026, 3, 1), response_conception=True,
                      comment="Propreté: éèàçù", neighbourhood=scene["walk"].neighbourhood)
-    await new_action(coordinator, axe="proprete", problem="Trottoir", cost=None, neighbourhood=scene["walk"].neighbourhood)
+    await new_action(coordinator, axe="proprete", problem="Trottoir", cost=None,
+                     neighbourhood=scene["walk"].neighbourhood)
 
 
 async def test_xlsx_is_laid_out_like_annexe_2(scene, other_client):
@@ -422,6 +427,25 @@ async def test_xlsx_is_laid_out_like_annexe_2(scene, other_client):
     assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
 
 
+
+async def test_xlsx_band_text_reads_on_its_axe_colour(scene, other_client):
+    """Each axe band keeps its colour and writes on it in black or white at 4.5:1 at least (white on
+    Propreté's #009E73 was 3.42:1)."""
+    from walkapp.colours import AA_NORMAL_TEXT, contrast
+
+    await export_scene(scene)
+    await login(other_client, scene["coordinator"])
+    response = await other_client.get("/actions/export.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    fills = {t.colour.lstrip("#").upper(): t for t in gusp.ISSUES}
+    bands = [row[0] for row in sheet.iter_rows(min_row=5)
+             if row[0].fill.fgColor.rgb and row[0].fill.fgColor.rgb[-6:] in fills]
+    assert [c.value.rsplit(" (", 1)[0] for c in bands] == [t.label for t in gusp.ISSUES]
+    for cell in bands:
+        fill, ink = cell.fill.fgColor.rgb[-6:], cell.font.color.rgb[-6:]
+        assert contrast("#" + fill, "#" + ink) >= AA_NORMAL_TEXT, (cell.value, fill, ink)
+        assert "#" + ink == fills[fill].on_colour
+
 async def test_csv_opens_with_semicolons_and_keeps_accents(scene, other_client):
     await export_scene(scene)
     await login(other_client, scene["coordinator"])
@@ -433,7 +457,8 @@ async def test_csv_opens_with_semicolons_and_keeps_accents(scene, other_client):
     header = rows[0]
     by_problem = {r[1]: dict(zip(header, r, strict=False)) for r in rows[1:]}
     assert len(rows) == 4  # one line per action, no band lines
-    assert [r[0] for r in rows[1:]] == ["Propreté, entretien", "Propreté, entretien", "Gestion de tous les types de déchets"]
+    assert [r[0] for r in rows[1:]] == ["Propreté, entretien", "Propreté, entretien",
+                                        "Gestion de tous les types de déchets"]
     deposit = by_problem["Dépôts sauvages"]
     assert deposit["Coût"] == "1234,50" and deposit["Échéance"] == "31/12/2026" and deposit["Réponse gestion"] == "Oui"
     assert deposit["Commentaire"] == "'" + HYPERLINK
@@ -465,7 +490,8 @@ async def test_map_popup_offers_selection_to_coordinators_only(scene, other_clie
     await login(other_client, await make_user("committee", "comite@ville.example"))
     assert "Sélectionner" not in (await other_client.get(f"/carte/popup/{c1}")).text
     committee_page = await other_client.get(f"/constats/{c1}")
-    assert "Créer une action" not in shown(committee_page) and f'href="/actions/{scene["action"].id}"' in committee_page.text
+    assert ("Créer une action" not in shown(committee_page)
+            and f'href="/actions/{scene["action"].id}"' in committee_page.text)
     await post_form(other_client, "/deconnexion", {})
     await login(other_client, scene["coordinator"])
     popup = await other_client.get(f"/carte/popup/{c1}")

@@ -57,7 +57,8 @@ async def test_post_then_replay_then_list(client):
     assert (body["issue"], body["angle"], body["polarity"]) == ("dechets", "usages", "negative")
     assert body["issue_label"] == "Gestion de tous les types de déchets"
     assert body["lat"] == 50.5637 and body["location_source"] == "device" and body["author"] == "Zoé"
-    assert body["observed_at"].startswith("2026-11-25T13:30:00") or body["observed_at"].startswith("2026-11-25T14:30:00")
+    assert (body["observed_at"].startswith("2026-11-25T13:30:00")
+            or body["observed_at"].startswith("2026-11-25T14:30:00"))
     assert [(p["width"], p["height"]) for p in body["photos"]] == [(3264, 2448)]
     # The same client_uuid again: 200, the same constat, nothing new stored.
     again = await post_observation(client, walk, data, [photo(JOLLA)])
@@ -104,7 +105,8 @@ async def test_who_may_post(client, other_client):
     # 401, and the code says what to do: join the walk (a resident has no account to sign in with).
     assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthorized"
     missing = await client.post("/api/v1/walks/999999/observations", data=fields(), headers=await csrf_headers(client))
-    assert missing.status_code == 404 and missing.json() == {"error": "not_found", "detail": "Cette marche n'existe pas."}
+    assert missing.status_code == 404 and missing.json() == {"error": "not_found",
+                                                             "detail": "Cette marche n'existe pas."}
     await join(client, walk)
     no_csrf = await client.post(f"/api/v1/walks/{walk.id}/observations", data=fields())
     assert no_csrf.status_code == 403 and no_csrf.json()["error"] == "forbidden"

@@ -28,7 +28,8 @@ async def join(phone, base, walk, name):
     return page
 
 
-async def make_constat(page, issue: str, angle: str, comment: str, photo=None):
+async def make_constat(page, issue: str, angle: str, comment: str, photo=None,
+                       polarity: str = "Point faible"):
     await page.get_by_role("button", name="Nouveau constat").click()
     form = page.locator("#constat-form")
     await expect(form).to_be_visible()
@@ -37,6 +38,7 @@ async def make_constat(page, issue: str, angle: str, comment: str, photo=None):
         await expect(page.locator("#photo-previews img")).to_have_count(1)
     await form.locator("label.tile", has_text=issue).first.click()
     await form.locator("label.tile", has_text=angle).first.click()
+    await form.locator("label.tile", has_text=polarity).first.click()  # never preselected
     await page.get_by_label("Commentaire").fill(comment)
     await page.get_by_role("button", name="Enregistrer le constat").click()
     await expect(form).to_be_hidden()

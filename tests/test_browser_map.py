@@ -16,7 +16,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("server_log_stays_cle
 COUNT_MARKERS = """() => {
   const map = window[document.querySelector('.folium-map').id];
   let count = 0;
-  map.eachLayer(layer => { if (layer.getAllChildMarkers === undefined && layer.getLayers && layer._featureGroup) count += layer.getLayers().length; });
+  map.eachLayer(layer => {
+    if (layer.getAllChildMarkers === undefined && layer.getLayers && layer._featureGroup)
+      count += layer.getLayers().length;
+  });
   return count;
 }"""
 

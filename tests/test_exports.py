@@ -81,7 +81,8 @@ async def test_zip_has_exactly_the_filtered_photos_and_their_manifest(client, st
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
     assert int(response.headers["content-length"]) == len(response.content)
-    assert response.headers["content-disposition"] == 'attachment; filename="walkapp-marche-du-centre-ville-2026-11-25.zip"'
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="walkapp-marche-du-centre-ville-2026-11-25.zip"')
     archive = read_zip(response.content)
     photos = {f"{DECHETS}/{first.id}_Rue-Carnot_1.jpg", f"{DECHETS}/{first.id}_Rue-Carnot_2.jpg",
               f"{PROPRETE}/{second.id}_Rue-de-l'Église_1.jpg"}

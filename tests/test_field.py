@@ -75,7 +75,8 @@ async def test_delete_own_constat_removes_unshared_files(client, test_env):
     walk = await make_walk("open")
     await join(client, walk)
     shared_photo = photo(PHOTOS / "ok" / "landscape_4.jpg")
-    first = (await post_observation(client, walk, fields(), [shared_photo, photo(PHOTOS / "ok" / "landscape_5.jpg")])).json()
+    other_photo = photo(PHOTOS / "ok" / "landscape_5.jpg")
+    first = (await post_observation(client, walk, fields(), [shared_photo, other_photo])).json()
     second = (await post_observation(client, walk, fields(), [shared_photo])).json()
     rows = {p.sha256: p for p in await Photo.objects()}
     response = await post_form(client, f"/marches/{walk.id}/constats/{first['id']}/supprimer", {})

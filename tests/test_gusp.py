@@ -1,5 +1,7 @@
 """The taxonomy is the convention's: exact labels, API codes, and one source for all of it."""
 
+import pytest
+
 from walkapp import gusp
 
 
@@ -42,3 +44,22 @@ def test_table_choices_come_from_the_taxonomy():
     assert [c.value for c in Observation.issue._meta.choices] == list(gusp.codes("issue"))
     assert [c.value for c in Observation.angle._meta.choices] == list(gusp.codes("angle"))
     assert [c.value for c in Action.state._meta.choices] == list(gusp.codes("action_state"))
+
+
+def test_every_text_on_a_taxonomy_colour_reads_at_aa():
+    """Black or white by computed contrast (walkapp/colours.py): the issue's offenders pass at 4.5:1."""
+    from walkapp import colours
+
+    assert round(colours.contrast("#009E73", "#FFFFFF"), 2) == 3.42  # the figure axe-core reported
+    assert round(colours.contrast("#D55E00", "#FFFFFF"), 2) == 3.87
+    assert gusp.term("issue", "proprete").on_colour == colours.BLACK
+    assert gusp.term("issue", "chantiers").on_colour == colours.BLACK
+    assert gusp.term("action_state", "reportee").on_colour == colours.BLACK
+    assert gusp.term("issue", "mobilites").on_colour == colours.WHITE
+    for kind in ("issue", "action_state", "polarity"):
+        for code in gusp.codes(kind):
+            t = gusp.term(kind, code)
+            assert colours.contrast(t.colour, t.on_colour) >= colours.AA_NORMAL_TEXT, (kind, code)
+    assert gusp.template_globals()["text_colour"]("#555555") == colours.WHITE
+    with pytest.raises(ValueError):
+        colours.text_colour("vert")

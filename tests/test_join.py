@@ -61,7 +61,8 @@ async def test_closed_walk_cannot_be_joined(client):
 
 async def test_empty_or_too_long_display_name(client):
     walk = await make_walk("open")
-    for name, message in (("", "Votre nom : ce champ est obligatoire."), ("   ", "Votre nom : ce champ est obligatoire."),
+    for name, message in (("", "Votre nom : ce champ est obligatoire."),
+                          ("   ", "Votre nom : ce champ est obligatoire."),
                           ("é" * 500, "Votre nom : 60 caractères au plus.")):
         response = await post_form(client, f"/j/{walk.join_secret}", {"display_name": name}, htmx=True)
         assert response.status_code == 422 and message in response.text

@@ -116,7 +116,8 @@ def test_refusals_say_the_rule_with_the_right_status():
     # A resident is told to join the walk, not to sign in.
     with pytest.raises(SignInRequired) as stranger:
         policy.require(actors["anonymous"], "walk.see", objects["walk"])
-    assert isinstance(stranger.value, JoinRequired) and stranger.value.code == "unauthorized" and "Rejoignez" in stranger.value.detail
+    assert (isinstance(stranger.value, JoinRequired) and stranger.value.code == "unauthorized"
+            and "Rejoignez" in stranger.value.detail)
 
 
 @pytest.mark.parametrize("status, error, words", [("planned", Conflict, "pas encore commencé"),
@@ -202,6 +203,7 @@ def http_rows(s: dict) -> list[tuple[str, str, str, dict | None]]:
         ("walk.see", "GET", f"/api/v1/walks/{w}/observations", None),
         ("walk.lead", "POST", f"/marches/{w}/halte-en-cours", {"stop_id": str(s["stop"])}),
         ("map.see", "GET", "/carte", None),
+        ("map.see", "GET", "/carte/liste", None),
         ("constat.see", "GET", f"/constats/{c}", None),
         ("constat.see", "GET", f"/carte/popup/{c}", None),
         ("constat.review", "POST", f"/constats/{c}/requalifier", review),

@@ -47,7 +47,8 @@ async def test_filters_and_matrix_counts(client, other_client):
     assert filtered.headers["hx-push-url"] == f"/carte?walk={walk.id}&issue=dechets"
     assert f'href="/exports/photos.zip?walk={walk.id}&amp;issue=dechets"' in filtered.text  # the same view, zipped
     assert "<html" not in filtered.text  # only the results block
-    assert "1 constat sur la carte" in shown(await other_client.get(f"/carte?walk={walk.id}&issue=dechets&polarity=positive"))
+    positives = await other_client.get(f"/carte?walk={walk.id}&issue=dechets&polarity=positive")
+    assert "1 constat sur la carte" in shown(positives)
     assert "0 constat sur la carte" in shown(await other_client.get("/carte?issue=mobilites"))
     bad = await other_client.get("/carte?issue=bruit&walk=abc&du=hier")
     assert bad.status_code == 200 and "valeur inconnue" in shown(bad) and "7 constats" in shown(bad)
@@ -58,10 +59,14 @@ async def test_filters_and_matrix_counts(client, other_client):
     assert grid.row_totals["dechets"] == 3 and grid.column_totals["usages"] == 3 and grid.total == 6
     assert grid.heat("dechets", "usages") == 5 and grid.heat("mobilites", "gestion") == 0
     # The page shows the same, each cell a link to the filtered map.
-    cell = re.search(rf'<a href="/carte\?walk={walk.id}&amp;issue=dechets&amp;angle=usages"[^>]*>\s*'
-                     r'<strong>(\d+)</strong><small>(\d+) / (\d+)',
-                     (await other_client.get(f"/carte?walk={walk.id}")).text)
+    link = re.search(rf'<a href="/carte\?walk={walk.id}&amp;issue=dechets&amp;angle=usages"[^>]*>(.*?)</a>',
+                     (await other_client.get(f"/carte?walk={walk.id}")).text, re.S).group(1)
+    seen = re.sub(r'<span class="visually-hidden">.*?</span>', "", link)  # what the eye reads
+    cell = re.search(r"<strong>(\d+)</strong><small>(\d+) / (\d+)", seen)
     assert cell and cell.groups() == ("3", "2", "1")
+    # Its name (for a screen reader) is those figures with their words, in the same order.
+    assert " ".join(re.sub(r"<[^>]+>", " ", link).split()) == (
+        "Déchets, Usages : 3 constats, 2 points faibles / 1 point fort")
 
 
 async def test_html_in_a_description_is_escaped_everywhere(client, other_client):
@@ -88,7 +93,8 @@ async def test_requalify_duplicate_reject_validate_are_in_the_history(client, ot
     user = await sign_in(other_client, "coordinator")
 
     response = await post_form(other_client, f"/constats/{first}/requalifier",
-                               {"issue": "proprete", "angle": "gestion", "polarity": "negative", "street": "Rue Pasteur",
+                               {"issue": "proprete", "angle": "gestion", "polarity": "negative",
+                                "street": "Rue Pasteur",
                                 "lat": "50.5640", "lon": "2.4830"}, htmx=True)
     assert response.status_code == 200 and "Propreté, entretien" in shown(response)
     saved = await Observation.objects().where(Observation.id == first).first()
@@ -131,7 +137,8 @@ async def test_participant_cannot_requalify_and_sees_only_their_walk(client, oth
     await join(other_client, other, "Ali")
     [theirs] = await seed(other_client, other, [("ambiance", "usages", "negative")])
 
-    for path, data in ((f"/constats/{mine}/requalifier", {"issue": "proprete", "angle": "gestion", "polarity": "negative"}),
+    for path, data in ((f"/constats/{mine}/requalifier",
+                        {"issue": "proprete", "angle": "gestion", "polarity": "negative"}),
                        (f"/constats/{mine}/statut", {"status": "rejected", "reason": "x"})):
         response = await post_form(client, path, data)
         assert response.status_code == 403, path
@@ -193,7 +200,8 @@ async def test_geojson_follows_rfc_7946(client, other_client):
         props = feature["properties"]
         assert props["issue_label"] and props["url"].startswith("http")
     assert sum(1 for f in document["features"] if f["geometry"] is None) == 1
-    filtered = (await other_client.get(f"/api/v1/observations.geojson?walk={walk.id}&issue=dechets&angle=usages")).json()
+    filtered = (await other_client.get(
+        f"/api/v1/observations.geojson?walk={walk.id}&issue=dechets&angle=usages")).json()
     assert len(filtered["features"]) == 3
 
 

@@ -22,7 +22,8 @@ async def test_create_walk_with_ordered_stops(client):
     await sign_in(client)
     hood = await make_neighbourhood()
     response = await post_form(client, "/marches/", walk_form(hood.id, stops=(
-        ("Hôtel de Ville", "50.5636", "2.4826"), ("Place de l'Église", "50,56295", "2,48400"), ("Gare", "50.559", "2.4803"))))
+        ("Hôtel de Ville", "50.5636", "2.4826"), ("Place de l'Église", "50,56295", "2,48400"),
+        ("Gare", "50.559", "2.4803"))))
     assert response.status_code == 303, response.text
     walk = await Walk.objects().first()
     assert response.headers["location"] == f"/marches/{walk.id}"
@@ -38,7 +39,8 @@ async def test_create_walk_with_ordered_stops(client):
 async def test_walk_without_stops_is_refused_and_keeps_what_was_typed(client):
     await sign_in(client)
     hood = await make_neighbourhood()
-    response = await post_form(client, "/marches/", walk_form(hood.id, title="Ma marche sans haltes", stops=(("", "", ""),)))
+    response = await post_form(client, "/marches/",
+                               walk_form(hood.id, title="Ma marche sans haltes", stops=(("", "", ""),)))
     assert response.status_code == 422
     assert "ajoutez au moins une halte" in response.text
     assert 'value="Ma marche sans haltes"' in response.text

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from .colours import text_colour
+
 
 @dataclass(frozen=True)
 class Term:
@@ -22,6 +24,11 @@ class Term:
     description: str = ""
     colour: str = "#555555"
 
+    @property
+    def on_colour(self) -> str:
+        """The text colour on this term's colour (black or white, at least 4.5:1): badges, bands."""
+        return text_colour(self.colour)
+
 
 def _enum(name: str, terms: tuple[Term, ...]) -> type[Enum]:
     """A str Enum whose members are the codes, for Piccolo's `choices` and validation."""
@@ -30,7 +37,8 @@ def _enum(name: str, terms: tuple[Term, ...]) -> type[Enum]:
 
 # The seven issues (enjeux opérationnels / axes d'intervention), in the convention's order.
 # Colours: a qualitative palette that stays distinct for the common colour blindnesses
-# (Okabe-Ito based), dark enough for white text on the big buttons.
+# (Okabe-Ito based). Text on them takes `Term.on_colour` (black or white by computed contrast,
+# walkapp/colours.py): the markers keep these exact colours and every label on them reads at 4.5:1.
 ISSUES: tuple[Term, ...] = (
     Term(
         "ambiance",
@@ -265,4 +273,5 @@ def template_globals() -> dict[str, object]:
         "ANNEXE2_COLUMNS": ANNEXE2_COLUMNS,
         "gusp_label": label,
         "gusp_term": term,
+        "text_colour": text_colour,  # the text on a colour that is not a term's (a '#555' fallback)
     }

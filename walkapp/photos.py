@@ -112,7 +112,8 @@ def process(data: bytes, filename: str = "") -> ProcessedPhoto:
             except (Image.DecompressionBombError, Image.DecompressionBombWarning):
                 raise _too_many_pixels(name) from None
             except Exception:
-                raise PhotoError(f"La photo{name} est abîmée ou incomplète : elle ne peut pas être lue en entier.") from None
+                raise PhotoError(f"La photo{name} est abîmée ou incomplète : "
+                                 "elle ne peut pas être lue en entier.") from None
     if display.mode != "RGB":
         icc = None  # an ICC profile describes the original colour space, not RGB
     thumb = _thumbnail(display)

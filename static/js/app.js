@@ -14,4 +14,16 @@
       event.detail.parameters.index = document.querySelectorAll("#stop-rows > li").length + 1;
     }
   });
+  // A text field with a limit says how much is used before the limit cuts ("1234 / 4000"); the
+  // counter is the element with data-counter-for="<field id>" (field/_choices.html comment_field).
+  function updateCounter(field) {
+    var counter = document.querySelector('[data-counter-for="' + field.id + '"]');
+    if (!counter || !field.maxLength || field.maxLength < 0) return;
+    var used = field.value.length, max = field.maxLength;
+    counter.textContent = used + " / " + max + (used >= max ? " : limite atteinte, la suite n'est pas gardée" : "");
+    counter.classList.toggle("near", used >= max * 0.9);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.id && event.target.maxLength > 0) updateCounter(event.target);
+  });
 })();

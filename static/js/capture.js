@@ -14,6 +14,7 @@
   var walkId = Number(root.dataset.walkId);
   var DB_NAME = "walkapp";
   var STORE = "outbox";
+  var DRAFTS = "drafts";  // the open form of each walk, so that a reload loses nothing
   var MAX_BACKOFF_S = 300;
 
   // ------------------------------------------------------------------ the outbox (IndexedDB)
@@ -22,9 +23,11 @@
   function openDb() {
     if (!dbPromise) {
       dbPromise = new Promise(function (resolve, reject) {
-        var request = indexedDB.open(DB_NAME, 1);
+        var request = indexedDB.open(DB_NAME, 2);
         request.onupgradeneeded = function () {
-          request.result.createObjectStore(STORE, { keyPath: "client_uuid" });
+          var db = request.result;
+          if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: "client_uuid" });
+          if (!db.objectStoreNames.contains(DRAFTS)) db.createObjectStore(DRAFTS, { keyPath: "walk_id" });
         };
         request.onsuccess = function () { resolve(request.result); };
         request.onerror = function () { reject(request.error); };
@@ -33,11 +36,11 @@
     return dbPromise;
   }
 
-  function withStore(mode, work) {
+  function withStore(mode, work, storeName) {
     return openDb().then(function (db) {
       return new Promise(function (resolve, reject) {
-        var tx = db.transaction(STORE, mode);
-        var result = work(tx.objectStore(STORE));
+        var tx = db.transaction(storeName || STORE, mode);
+        var result = work(tx.objectStore(storeName || STORE));
         tx.oncomplete = function () { resolve(result && "result" in result ? result.result : undefined); };
         tx.onerror = function () { reject(tx.error); };
         tx.onabort = function () { reject(tx.error || new Error("transaction aborted")); };
@@ -50,6 +53,12 @@
     remove: function (key) { return withStore("readwrite", function (s) { return s.delete(key); }); },
     get: function (key) { return withStore("readonly", function (s) { return s.get(key); }); },
     all: function () { return withStore("readonly", function (s) { return s.getAll(); }); }
+  };
+
+  var drafts = {
+    put: function (draft) { return withStore("readwrite", function (s) { return s.put(draft); }, DRAFTS); },
+    remove: function () { return withStore("readwrite", function (s) { return s.delete(walkId); }, DRAFTS); },
+    get: function () { return withStore("readonly", function (s) { return s.get(walkId); }, DRAFTS); }
   };
 
   function newUuid() {
@@ -144,7 +153,7 @@
           });
           return chain.then(function () {
             if (!sent) return;
-            announce(sent > 1 ? sent + " constats envoyés." : "Constat envoyé.");
+            announce(sent > 1 ? sent + " constats envoyés." : "Constat envoyé.", "ok");
             refreshFeed();
           });
         }, function () { /* no network yet: the entries stay due, the timer comes back */ });
@@ -167,6 +176,8 @@
   function renderOutbox() {
     return outbox.all().then(function (entries) {
       entries = entries.filter(function (e) { return e.walk_id === walkId; });
+      pendingHere = entries.length;
+      showNetwork();
       outboxEl.textContent = "";
       if (!entries.length) return;
       var title = document.createElement("h2");
@@ -223,26 +234,36 @@
   var form = document.getElementById("constat-form");
   var openButton = document.getElementById("new-constat");
   var errorEl = document.getElementById("form-error");
+  var photoError = document.getElementById("photo-error");
   var previews = document.getElementById("photo-previews");
   var positionStatus = document.getElementById("position-status");
+  var positionDetails = document.getElementById("position-details");
+  var cancelAsk = document.getElementById("cancel-ask");
+  var stopHint = document.getElementById("stop-hint");
   var chosenPhotos = [];  // {name, type, buffer}
   var position = null;    // {lat, lon, accuracy, source}
   var editing = null;     // client_uuid of a refused entry being corrected
+  var stopChosen = false; // the person picked the halte: the position no longer suggests one
   var watchId = null;
   var map = null, marker = null;
 
   function openForm() {
+    var wasOpen = !form.hidden;
     form.hidden = false;
     if (openButton) openButton.setAttribute("aria-expanded", "true");
-    var live = document.getElementById("live");
-    var current = live && live.dataset.currentStop;
-    if (current && !editing) form.elements.stop_id.value = current;
-    startPosition();
+    // A second tap on "Nouveau constat" only brings the open form back into view: it never wipes it.
+    if (!wasOpen) {
+      var live = document.getElementById("live");
+      var current = live && live.dataset.currentStop;
+      if (current && !editing && !stopChosen) form.elements.stop_id.value = current;
+      startPosition();
+    }
     form.querySelector("h2").scrollIntoView({ block: "start" });
   }
 
   function closeForm() {
     form.hidden = true;
+    cancelAsk.hidden = true;
     if (openButton) { openButton.setAttribute("aria-expanded", "false"); openButton.focus(); }
     stopPosition();
   }
@@ -252,19 +273,102 @@
     chosenPhotos = [];
     editing = null;
     position = null;
+    stopChosen = false;
     errorEl.textContent = "";
+    photoError.textContent = "";
+    stopHint.textContent = "";
+    form.elements.description.dispatchEvent(new Event("input", { bubbles: true }));  // the counter
     renderPreviews();
+  }
+
+  function somethingEntered() {
+    return chosenPhotos.length > 0 || form.elements.description.value.trim() !== "" ||
+      ["issue", "angle", "polarity"].some(function (name) { return checked(name) !== ""; });
+  }
+
+  // ---- the draft: what the form holds, kept in IndexedDB (photos as ArrayBuffers, as the outbox)
+
+  var draftTimer = null;
+  function saveDraftSoon() {
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, 250);
+  }
+
+  function saveDraft() {
+    if (form.hidden || !somethingEntered()) return drafts.remove().catch(function () {});
+    return drafts.put({
+      walk_id: walkId, editing: editing, stop_chosen: stopChosen,
+      fields: {
+        issue: checked("issue"), angle: checked("angle"), polarity: checked("polarity"),
+        description: form.elements.description.value, street: form.elements.street.value,
+        stop_id: form.elements.stop_id.value
+      },
+      photos: chosenPhotos
+    }).catch(function () { /* no IndexedDB: the form still works, only the reload loses it */ });
+  }
+
+  function dropDraft() {
+    clearTimeout(draftTimer);
+    return drafts.remove().catch(function () {});
+  }
+
+  function fillForm(fields) {
+    ["issue", "angle", "polarity"].forEach(function (name) {
+      var input = form.querySelector('input[name="' + name + '"][value="' + fields[name] + '"]');
+      if (input) input.checked = true;
+    });
+    form.elements.description.value = fields.description || "";
+    form.elements.description.dispatchEvent(new Event("input", { bubbles: true }));
+    form.elements.street.value = fields.street || "";
+    if (fields.stop_id) form.elements.stop_id.value = fields.stop_id;
+  }
+
+  function restoreDraft() {
+    return drafts.get().then(function (draft) {
+      if (!draft) return;
+      editing = draft.editing || null;
+      stopChosen = !!draft.stop_chosen;
+      fillForm(draft.fields);
+      chosenPhotos = draft.photos || [];
+      renderPreviews();
+      openForm();
+    }).catch(function () {});
+  }
+
+  form.addEventListener("input", saveDraftSoon);
+  form.addEventListener("change", saveDraftSoon);
+
+  // ---- photos
+
+  // Checked by their first bytes, as the server does (walkapp/photos.py: JPEG, PNG, WebP, HEIC), so
+  // that a wrong file is refused here and now rather than after it waited in the outbox.
+  function photoKind(buffer) {
+    var b = new Uint8Array(buffer.slice(0, 12));
+    var ascii = function (from, to) { return String.fromCharCode.apply(null, b.slice(from, to)); };
+    if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
+    if (b[0] === 0x89 && ascii(1, 4) === "PNG") return "png";
+    if (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP") return "webp";
+    if (ascii(4, 8) === "ftyp" && /^(heic|heix|hevc|heim|heis|hevm|hevs|mif1|msf1|avif)$/.test(ascii(8, 12))) return "heic";
+    return null;
   }
 
   function renderPreviews() {
     previews.textContent = "";
     chosenPhotos.forEach(function (photo, index) {
       var li = document.createElement("li");
-      var img = document.createElement("img");
-      var url = URL.createObjectURL(new Blob([photo.buffer], { type: photo.type }));
-      img.src = url; img.alt = "Photo " + (index + 1); img.onload = function () { URL.revokeObjectURL(url); };
-      li.appendChild(img);
-      li.appendChild(button("Retirer", function () { chosenPhotos.splice(index, 1); renderPreviews(); }));
+      if (photoKind(photo.buffer) === "heic") {
+        // Browsers other than Safari cannot draw HEIC: a chip, not a broken image; the server converts it.
+        var chip = document.createElement("span");
+        chip.className = "file-chip";
+        chip.textContent = "Photo " + (index + 1) + " : photo HEIC — aperçu indisponible";
+        li.appendChild(chip);
+      } else {
+        var img = document.createElement("img");
+        var url = URL.createObjectURL(new Blob([photo.buffer], { type: photo.type }));
+        img.src = url; img.alt = "Photo " + (index + 1); img.onload = function () { URL.revokeObjectURL(url); };
+        li.appendChild(img);
+      }
+      li.appendChild(button("Retirer", function () { chosenPhotos.splice(index, 1); renderPreviews(); saveDraftSoon(); }));
       previews.appendChild(li);
     });
   }
@@ -273,25 +377,36 @@
     var files = Array.prototype.slice.call(fileList || []);
     return Promise.all(files.map(function (file) {
       return file.arrayBuffer().then(function (buffer) {
-        return { name: file.name || "photo.jpg", type: file.type || "image/jpeg", buffer: buffer };
+        var name = file.name || "photo.jpg";
+        if (!photoKind(buffer)) return { refused: name };
+        return { name: name, type: file.type || "image/jpeg", buffer: buffer };
       });
     })).then(function (photos) {
-      chosenPhotos = chosenPhotos.concat(photos).slice(0, 8);
+      var refused = photos.filter(function (p) { return p.refused; }).map(function (p) { return "« " + p.refused + " »"; });
+      photoError.textContent = refused.length ? refused.join(", ") + (refused.length > 1 ? " ne sont pas des photos" : " n'est pas une photo") +
+        " : choisissez une image JPEG, PNG, WebP ou HEIC." : "";
+      chosenPhotos = chosenPhotos.concat(photos.filter(function (p) { return !p.refused; })).slice(0, 8);
       renderPreviews();
+      saveDraftSoon();
     });
   }
 
   ["photo-camera", "photo-gallery"].forEach(function (id) {
     var input = document.getElementById(id);
-    input.addEventListener("change", function () { addFiles(input.files).then(function () { input.value = ""; }); });
+    input.addEventListener("change", function (event) {
+      event.stopPropagation();  // the draft is saved once the photos are read, not before
+      addFiles(input.files).then(function () { input.value = ""; });
+    });
   });
 
-  // Position: the phone's, shown with its accuracy; the pin can be dragged (then it is "manual").
+  // ---- position, and the halte nearest to it
+
   function showPosition() {
     if (!position) return;
     var text = position.source === "manual" ? "Position corrigée à la main"
       : "Position du téléphone : précision ± " + Math.round(position.accuracy) + " m";
     positionStatus.textContent = text;
+    suggestStop();
     if (!window.L) return;
     if (!map) {
       map = L.map("mini-map", { zoomControl: true, attributionControl: true }).setView([position.lat, position.lon], 18);
@@ -309,6 +424,32 @@
       map.setView([position.lat, position.lon]);
     }
   }
+
+  // The map sits folded: Leaflet measures it again when it is shown.
+  positionDetails.addEventListener("toggle", function () {
+    if (positionDetails.open && map) { map.invalidateSize(); if (position) map.setView([position.lat, position.lon]); }
+  });
+
+  function metresBetween(lat1, lon1, lat2, lon2) {
+    var rad = Math.PI / 180, x = (lon2 - lon1) * rad * Math.cos((lat1 + lat2) / 2 * rad), y = (lat2 - lat1) * rad;
+    return Math.sqrt(x * x + y * y) * 6371000;
+  }
+
+  function suggestStop() {
+    if (stopChosen || editing || !position) return;
+    var best = null;
+    Array.prototype.forEach.call(form.elements.stop_id.options, function (option) {
+      var lat = parseFloat(option.dataset.lat), lon = parseFloat(option.dataset.lon);
+      if (isNaN(lat) || isNaN(lon)) return;
+      var d = metresBetween(position.lat, position.lon, lat, lon);
+      if (!best || d < best.d) best = { option: option, d: d };
+    });
+    if (!best) return;
+    form.elements.stop_id.value = best.option.value;
+    stopHint.textContent = "La plus proche (" + Math.round(best.d) + " m)";
+  }
+
+  form.elements.stop_id.addEventListener("change", function () { stopChosen = true; stopHint.textContent = ""; });
 
   function startPosition() {
     if (!navigator.geolocation) {
@@ -335,13 +476,17 @@
     return input ? input.value : "";
   }
 
+  // ---- sending to the outbox
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var problems = [];
     if (!checked("issue")) problems.push("choisissez un enjeu");
     if (!checked("angle")) problems.push("choisissez un angle d'analyse");
+    // The API still defaults to "negative" (its contract); a person always chooses.
+    if (!checked("polarity")) problems.push("dites s'il s'agit d'un point faible ou point fort");
     if (problems.length) {
-      errorEl.textContent = "Constat non enregistré : " + problems.join(" et ") + ".";
+      errorEl.textContent = "Constat non enregistré : " + problems.join(", ") + ".";
       errorEl.focus();
       return;
     }
@@ -352,7 +497,7 @@
       created_at: new Date().toISOString(),
       attempts: 0, next_attempt: 0, state: "pending", error: null,
       fields: {
-        issue: checked("issue"), angle: checked("angle"), polarity: checked("polarity") || "negative",
+        issue: checked("issue"), angle: checked("angle"), polarity: checked("polarity"),
         description: form.elements.description.value, street: form.elements.street.value,
         stop_id: form.elements.stop_id.value,
         lat: position ? position.lat : "", lon: position ? position.lon : "",
@@ -363,9 +508,11 @@
       photos: chosenPhotos
     };
     outbox.put(entry).then(function () {
+      return dropDraft();
+    }).then(function () {
       resetForm();
       closeForm();
-      announce("Constat enregistré sur le téléphone" + (navigator.onLine ? ", envoi en cours." : " : il partira au retour du réseau."));
+      announce("Constat enregistré sur le téléphone" + (navigator.onLine ? ", envoi en cours." : " : il partira au retour du réseau."), "ok");
       return renderOutbox();
     }).then(function () { sendDue(true); }, function () {
       // No IndexedDB (private browsing on some phones): the form keeps everything; say so.
@@ -379,13 +526,7 @@
       if (!entry) return;
       resetForm();
       editing = entry.client_uuid;
-      ["issue", "angle", "polarity"].forEach(function (name) {
-        var input = form.querySelector('input[name="' + name + '"][value="' + entry.fields[name] + '"]');
-        if (input) input.checked = true;
-      });
-      form.elements.description.value = entry.fields.description || "";
-      form.elements.street.value = entry.fields.street || "";
-      if (entry.fields.stop_id) form.elements.stop_id.value = entry.fields.stop_id;
+      fillForm(entry.fields);
       if (entry.fields.lat !== "") position = { lat: Number(entry.fields.lat), lon: Number(entry.fields.lon), accuracy: Number(entry.fields.accuracy_m) || null, source: entry.fields.location_source || "device" };
       chosenPhotos = entry.photos;
       renderPreviews();
@@ -395,20 +536,94 @@
     });
   }
 
-  if (openButton) openButton.addEventListener("click", function () { resetForm(); openForm(); });
-  document.getElementById("cancel-constat").addEventListener("click", function () { resetForm(); closeForm(); });
+  if (openButton) openButton.addEventListener("click", function () { openForm(); });
+
+  // "Annuler" asks, in the page, when something would be lost; an empty form just closes.
+  function abandon() { dropDraft(); resetForm(); closeForm(); }
+  document.getElementById("cancel-constat").addEventListener("click", function () {
+    if (!somethingEntered()) { abandon(); return; }
+    cancelAsk.hidden = false;
+    document.getElementById("cancel-no").focus();
+  });
+  document.getElementById("cancel-yes").addEventListener("click", abandon);
+  document.getElementById("cancel-no").addEventListener("click", function () {
+    cancelAsk.hidden = true;
+    form.querySelector('button[type="submit"]').focus();
+  });
+
+  // ------------------------------------------------------------------ the route: the current halte in view
+
+  var shownStop = null;
+  function showCurrentStop() {
+    var live = document.getElementById("live");
+    var chip = document.querySelector(".stops-chips li.current");
+    var current = live && live.dataset.currentStop;
+    if (!chip || current === shownStop) return;  // only when it changes: never fight the person's scrolling
+    shownStop = current;
+    var list = chip.parentNode;
+    list.scrollLeft = chip.offsetLeft - Math.max(0, (list.clientWidth - chip.offsetWidth) / 2);
+  }
+  document.body.addEventListener("htmx:afterSettle", function () { showCurrentStop(); markStale(); });
 
   // ------------------------------------------------------------------ network state
 
   var network = document.getElementById("network");
-  function announce(text) { network.hidden = false; network.textContent = text; }
-  function showNetwork() {
-    if (navigator.onLine) { network.hidden = true; network.textContent = ""; }
-    else announce("Hors ligne : vos constats restent sur le téléphone et partiront au retour du réseau.");
+  var pendingHere = 0;
+  // navigator.onLine is not enough: a page reloaded offline from the service worker may claim to be
+  // online. A request that cannot reach the server (the feed's poll, a probe at start) says so.
+  var unreachable = false;
+  function isOffline() { return !navigator.onLine || unreachable; }
+  function reached(ok) {
+    if (unreachable === !ok) return;
+    unreachable = !ok;
+    showNetwork();
+    if (ok) { sendDue(true); refreshFeed(); }
   }
-  window.addEventListener("online", function () { showNetwork(); sendDue(true); });
+  document.body.addEventListener("htmx:sendError", function () { reached(false); });
+  document.body.addEventListener("htmx:afterRequest", function (event) { if (event.detail.successful) reached(true); });
+  function probe() {
+    fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" })
+      .then(function () { reached(true); }, function () { reached(false); });
+  }
+  function announce(text, kind) {
+    network.hidden = false; network.textContent = text;
+    network.className = "network" + (kind ? " " + kind : "");
+    network.dataset.kind = kind || "";
+  }
+  // Offline, the group's counts and feed are those of the last visit online: say so, with what
+  // this phone knows (its own constats waiting), rather than a bare, stale "0 constat".
+  function markStale() {
+    var live = document.getElementById("live");
+    var title = document.getElementById("counts-title");
+    if (!live || !title) return;
+    var note = title.querySelector(".stale-note");
+    if (!isOffline()) {
+      live.removeAttribute("data-stale");
+      if (note) note.remove();
+      return;
+    }
+    live.setAttribute("data-stale", "1");
+    if (!note) {
+      note = document.createElement("small");
+      note.className = "stale-note muted";
+      note.textContent = " (au dernier passage en ligne)";
+      title.appendChild(note);
+    }
+  }
+  function showNetwork() {
+    markStale();
+    if (!isOffline()) {
+      if (network.dataset.kind === "offline") { network.hidden = true; network.textContent = ""; network.dataset.kind = ""; }
+      return;
+    }
+    var waiting = pendingHere ? " " + pendingHere + (pendingHere > 1 ? " constats sur ce téléphone attendent." : " constat sur ce téléphone attend.") : "";
+    announce("Hors ligne : les constats partiront au retour du réseau." + waiting, "offline");
+  }
+  window.addEventListener("online", function () { showNetwork(); sendDue(true); refreshFeed(); });
   window.addEventListener("offline", showNetwork);
   showNetwork();
+  probe();
+  showCurrentStop();
 
   // ------------------------------------------------------------------ start
 
@@ -422,6 +637,7 @@
       else navigator.serviceWorker.addEventListener("controllerchange", keepThisPage, { once: true });
     }).catch(function () {});
   }
+  if (openButton) restoreDraft();
   renderOutbox().then(function () { sendDue(false); });
   setInterval(function () { sendDue(false); }, 5000);
 })();

@@ -43,12 +43,24 @@ self.addEventListener("activate", function (event) {
   }).then(function () { return self.clients.claim(); }));
 });
 
+// Offline, a page never kept here answers a styled "Hors ligne" page (the cached app.css) with a
+// way back to the walk this phone last kept: the page that works offline.
 function offlinePage() {
-  var html = "<!doctype html><html lang=fr><meta charset=utf-8><meta name=viewport content='width=device-width'>" +
-    "<title>Hors ligne</title><body style='font-family:system-ui;padding:1rem'><h1>Hors ligne</h1>" +
-    "<p>Cette page n'a pas encore été ouverte sur ce téléphone. Ouvrez la page de la marche quand le réseau revient ; " +
-    "ensuite, elle s'ouvrira même sans réseau.</p></body></html>";
-  return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+  return caches.open(PERSONAL_CACHE).then(function (cache) { return cache.keys(); }).then(function (requests) {
+    var walks = requests.map(function (r) { return new URL(r.url).pathname; })
+      .filter(function (path) { return KEPT_PAGE.test(path); });
+    var back = walks.length
+      ? "<p><a class='button big' href='" + walks[walks.length - 1] + "'>Revenir à la marche</a></p>"
+      : "<p>Ouvrez la page de la marche quand le réseau revient ; ensuite, elle s'ouvrira même sans réseau.</p>";
+    var html = "<!doctype html><html lang=fr><meta charset=utf-8>" +
+      "<meta name=viewport content='width=device-width, initial-scale=1'>" +
+      "<link rel=stylesheet href='/static/css/app.css'><title>Hors ligne</title>" +
+      "<body><header class=topbar><span class=brand>walkapp</span></header><main>" +
+      "<h1>Hors ligne</h1><p class='network'>Cette page a besoin du réseau. Les constats faits sur la " +
+      "page de la marche restent sur ce téléphone et partiront au retour du réseau.</p>" + back +
+      "</main></body></html>";
+    return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+  });
 }
 
 function storable(response) {
@@ -120,6 +132,8 @@ self.addEventListener("fetch", function (event) {
   // Pages: the field page only, as a navigation or the page's own "keep me" fetch (capture.js).
   if (request.mode === "navigate" || request.headers.get("X-Walkapp-Keep") === "1") {
     if (KEPT_PAGE.test(url.pathname)) event.respondWith(networkFirst(request));
+    // Other pages are never kept: straight to the network, the "Hors ligne" page when it fails.
+    else if (request.mode === "navigate") event.respondWith(fetch(request).catch(offlinePage));
     return;
   }
   if (url.pathname.indexOf("/static/") === 0) { event.respondWith(staleWhileRevalidate(request)); return; }

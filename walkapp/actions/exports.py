@@ -135,9 +135,10 @@ def to_xlsx(rows: list[dict[str, Any]], title: str, subtitle: str) -> bytes:
         sheet[f"A{band}"].value = f"{term.label} ({len(group)} action{'s' if len(group) > 1 else ''})"
         sheet[f"{cost_letter}{band}"].value = total_cost(group)
         fill = PatternFill("solid", fgColor=term.colour.lstrip("#").upper())
+        ink = term.on_colour.lstrip("#")  # black or white by contrast, as in the pages
         for cell in sheet[band]:
             cell.fill = fill
-            cell.font = Font(bold=True, color="FFFFFF")
+            cell.font = Font(bold=True, color=ink)
             cell.number_format = EURO_FORMAT
         for row in group:
             sheet.append([neutralise(v) for v in _values(row)])

@@ -80,7 +80,8 @@ class ActionFilter(UrlFilter):
         return result
 
     def keeps(self, row: dict[str, Any]) -> bool:
-        if self.partner is not None and self.partner != row["pilot_id"] and self.partner not in row["other_partner_ids"]:
+        if (self.partner is not None and self.partner != row["pilot_id"]
+                and self.partner not in row["other_partner_ids"]):
             return False
         if self.state is not None and row["state"] != self.state:
             return False

@@ -179,7 +179,8 @@ class ObservationFilter(UrlFilter):
         for item in fields(self):
             value = getattr(self, item.name)
             if value is not None:
-                result[names.get(item.name, item.name)] = value.isoformat() if isinstance(value, dt.date) else str(value)
+                result[names.get(item.name, item.name)] = (
+                    value.isoformat() if isinstance(value, dt.date) else str(value))
         return result
 
 

@@ -18,6 +18,7 @@ from ..observations.filters import ObservationFilter
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
 from ..validation import parse_id
+from ..walks.services import perimeter_streets
 from ..web import ERRORS_OPT, JSON, redirect, render
 from . import geojson, maps, services
 
@@ -103,6 +104,15 @@ class ReviewController(Controller):
         # opens the same view.
         return render(request, MAP, block="results", push_url="/carte" + context["filter"].query_string(), **context)
 
+    @get("/carte/liste")
+    async def list_in_view(self, request: Request) -> Template:
+        """The map's list: the filtered constats inside `bbox=W,S,E,N` (the map's view), as HTML
+        rows rendered here (escaped), so the page's script never carries user text."""
+        chosen, _, _ = await scoped_filter(request)
+        bbox = services.parse_bbox(request.query_params.get("bbox", ""))
+        in_view = await services.list_in_view(chosen.where(), bbox)
+        return render(request, "review/_list.html", in_view=in_view)
+
     @get("/carte/popup/{observation_id:int}")
     async def popup(self, request: Request, observation_id: FromPath[int]) -> Template:
         observation = await _visible_observation(request, observation_id)
@@ -129,6 +139,8 @@ class ReviewController(Controller):
             "observation": observation, "photos": await services.photos_of(observation.id), "spot": spot,
             "history": await services.history(observation.id), "error": errors,
             "nearby": await services.nearby_same_issue(observation) if reviewer else [],
+            # The requalify form's street list: the walk's perimeter.
+            "streets": await perimeter_streets(observation.walk.neighbourhood.id) if reviewer else [],
             "action_panel": await constat_panel(observation.id, actor),  # None for participants
             "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
             if observation.duplicate_of else None,

@@ -41,6 +41,7 @@ _CALLBACK = """(function () {
       color: row[4] ? "%(ring)s" : "#1a1a1a", weight: row[4] ? 4 : 2
     });
     marker.options.walkappId = row[2];
+    marker.options.walkappIssue = row[3];  // the cluster's ring counts it (static/js/map-rings.js)
     marker.bindPopup("Chargement…", {maxWidth: 280, minWidth: 220});
     marker.on("popupopen", function (event) {
       fetch("/carte/popup/" + row[2], {credentials: "same-origin"})
@@ -68,6 +69,20 @@ class TilesErrorNote(MacroElement):
     def __init__(self, tiles: folium.TileLayer):
         super().__init__()
         self.tiles = tiles
+
+
+class ListHook(MacroElement):
+    """Hands the map and its cluster layer to static/js/map.js, which keeps the list of the
+    constats in view beside the map (and highlights a row's marker). Rendered after the cluster."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        if (window.walkappMap) walkappMap.attach({{ this._parent.get_name() }}, {{ this.cluster.get_name() }});
+        {% endmacro %}""")
+
+    def __init__(self, cluster: FastMarkerCluster):
+        super().__init__()
+        self.cluster = cluster
 
 
 @dataclass(frozen=True)
@@ -98,11 +113,14 @@ def observation_map(points: Sequence[Sequence], stops: Sequence[dict], tiles_url
     fmap, _ = _base_map(centre, 16, tiles_url, attribution)
     data = [[p[0], p[1], p[2], ISSUE_INDEX.get(p[3], 0), 1 if p[4] == "positive" else 0] for p in points]
     colours = json.dumps([t.colour for t in gusp.ISSUES])
-    LocalFastMarkerCluster(
+    cluster = LocalFastMarkerCluster(
         data, callback=_CALLBACK % {"colours": colours, "ring": POSITIVE_RING},
         options={"maxClusterRadius": 45, "disableClusteringAtZoom": 19, "chunkedLoading": True},
+        # Rings of issue colours in proportion, drawn by static/js/map-rings.js (loaded by the page).
+        icon_create_function="walkappRings.clusterIcon",
         name="Constats",
     ).add_to(fmap)
+    ListHook(cluster).add_to(fmap)
     if stops:
         route = [[s["lat"], s["lon"]] for s in stops]
         folium.PolyLine(route, color="#0b5394", weight=4, opacity=0.7, dash_array="8 6").add_to(fmap)

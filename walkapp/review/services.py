@@ -11,11 +11,11 @@ from piccolo.query.functions.aggregate import Count
 
 from .. import gusp
 from ..db import write_transaction
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, Invalid, NotFound
 from ..observations.filters import ObservationFilter, apply
 from ..observations.schemas import ConstatInput
 from ..tables import Observation, ObservationEvent, Photo, StaffUser, Stop
-from ..validation import clean_text
+from ..validation import clean_text, coordinate
 
 DUPLICATE_RADIUS_M = 50
 MAX_REASON = 1000
@@ -27,6 +27,72 @@ async def map_points(where) -> list[list[Any]]:
                                Observation.polarity).where(Observation.lat.is_not_null())
     rows = await apply(query, where)
     return [[r["lat"], r["lon"], r["id"], r["issue"], r["polarity"]] for r in rows]
+
+
+LIST_LIMIT = 200  # rows of the map's list; past it the committee zooms in rather than scrolls
+
+
+def parse_bbox(value: str) -> tuple[float, float, float, float] | None:
+    """`W,S,E,N` in degrees (Leaflet's toBBoxString), or None when absent; a malformed box is a
+    422 with a French message, never an empty list that would look like "nothing here"."""
+    if not value:
+        return None
+    parts = value.split(",")
+    errors: dict[str, str] = {}
+    if len(parts) != 4:
+        raise Invalid("Zone de carte illisible.", fields={"bbox": "Zone : quatre nombres attendus (O,S,E,N)."})
+    limits = (180, 90, 180, 90)
+    values = [coordinate(errors, "bbox", part, "Zone", limit) for part, limit in zip(parts, limits, strict=True)]
+    if errors:
+        raise Invalid("Zone de carte illisible.", fields=errors)
+    west, south, east, north = values
+    if south > north or west > east:
+        raise Invalid("Zone de carte illisible.", fields={"bbox": "Zone : le sud doit précéder le nord, "
+                                                                   "l'ouest l'est."})
+    return west, south, east, north
+
+
+@dataclass
+class InView:
+    """The constats of the map's list: at most LIST_LIMIT rows, and how many there are in all."""
+
+    rows: list[dict[str, Any]]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+async def list_in_view(where, bbox: tuple[float, float, float, float] | None,
+                       limit: int = LIST_LIMIT) -> InView:
+    """The filtered constats inside the box, newest first, with their first photo's id."""
+    inside = Observation.lat.is_not_null()
+    if bbox is not None:
+        west, south, east, north = bbox
+        inside = (inside & (Observation.lat >= south) & (Observation.lat <= north)
+                  & (Observation.lon >= west) & (Observation.lon <= east))
+    query = Observation.select(
+        Observation.id, Observation.issue, Observation.angle, Observation.polarity, Observation.street,
+        Observation.status, Observation.observed_at, Observation.received_at,
+    ).where(inside).order_by(Observation.received_at, ascending=False).order_by(Observation.id, ascending=False)
+    rows = await apply(query.limit(limit), where)
+    total = await apply(Observation.count().where(inside), where) if len(rows) == limit else len(rows)
+    thumbs = await first_photos([r["id"] for r in rows])
+    for row in rows:
+        row["photo_id"] = thumbs.get(row["id"])
+    return InView(rows, total)
+
+
+async def first_photos(observation_ids: list[int]) -> dict[int, int]:
+    """{constat id: id of its first photo}, for thumbnails in lists."""
+    thumbs: dict[int, int] = {}
+    if observation_ids:
+        # Highest position first: the first photo, written last, wins.
+        for photo in await Photo.select(Photo.id, Photo.observation).where(
+                Photo.observation.is_in(observation_ids)).order_by(Photo.position, ascending=False):
+            thumbs[photo["observation"]] = photo["id"]
+    return thumbs
 
 
 @dataclass
@@ -49,7 +115,8 @@ async def matrix(where) -> Matrix:
     query = Observation.select(Observation.issue, Observation.angle, Observation.polarity, Count()).group_by(
         Observation.issue, Observation.angle, Observation.polarity)
     rows = await apply(query, where)
-    cells = {(i, a): {"negative": 0, "positive": 0, "total": 0} for i in gusp.codes("issue") for a in gusp.codes("angle")}
+    cells = {(i, a): {"negative": 0, "positive": 0, "total": 0}
+             for i in gusp.codes("issue") for a in gusp.codes("angle")}
     for row in rows:
         cell = cells.get((row["issue"], row["angle"]))
         if cell is not None and row["polarity"] in cell:
@@ -74,7 +141,8 @@ async def photos_of(observation_id: int) -> list[Photo]:
 
 
 FIELD_LABELS = {
-    "issue": ("Enjeu", "issue"), "angle": ("Angle d'analyse", "angle"), "polarity": ("Point faible ou fort", "polarity"),
+    "issue": ("Enjeu", "issue"), "angle": ("Angle d'analyse", "angle"),
+    "polarity": ("Point faible ou fort", "polarity"),
     "status": ("Statut", "observation_status"), "street": ("Rue", None), "lat": ("Latitude", None),
     "lon": ("Longitude", None), "location_source": ("Origine de la position", "location_source"),
     "duplicate_of": ("Doublon de", None), "note": ("Note", None), "observed_at": ("Date du constat", None),
@@ -130,11 +198,7 @@ async def nearby_same_issue(observation: Observation, radius_m: float = DUPLICAT
         if row["distance_m"] <= radius_m:
             near.append(row)
     near.sort(key=lambda r: r["distance_m"])
-    thumbs = {}
-    if near:
-        for photo in await Photo.select(Photo.id, Photo.observation).where(
-                Photo.observation.is_in([r["id"] for r in near])).order_by(Photo.position, ascending=False):
-            thumbs[photo["observation"]] = photo["id"]
+    thumbs = await first_photos([r["id"] for r in near])
     for row in near:
         row["photo_id"] = thumbs.get(row["id"])
     return near
