@@ -233,6 +233,10 @@ async def test_the_new_action_form_leaves_a_rejected_constat_aside(client, linki
     # Its map popup has no box for the selection tray.
     assert "Sélectionner" not in (await client.get(f"/carte/popup/{rejected}")).text
     assert f'data-constat="{kept}"' in (await client.get(f"/carte/popup/{kept}")).text
+    # Nor its row in the map's list, when rejected constats are asked for.
+    listed = await client.get(f"/carte/liste?walk={linking['walk'].id}&status=all")
+    assert f'id="list-select-{kept}"' in listed.text and f'data-constat="{rejected}"' in listed.text
+    assert f'id="list-select-{rejected}"' not in listed.text
 
 
 async def test_a_duplicate_links_its_original(client, linking):

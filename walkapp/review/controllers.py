@@ -111,7 +111,9 @@ class ReviewController(Controller):
         chosen, _, _ = await scoped_filter(request)
         bbox = services.parse_bbox(request.query_params.get("bbox", ""))
         in_view = await services.list_in_view(chosen.where(), bbox)
-        return render(request, "review/_list.html", in_view=in_view)
+        # Rows of constats no action may answer (rejected, shown on request) get no selection box.
+        unselectable = set((await sort_constats([row["id"] for row in in_view.rows])).rejected)
+        return render(request, "review/_list.html", in_view=in_view, unselectable=unselectable)
 
     @get("/carte/popup/{observation_id:int}")
     async def popup(self, request: Request, observation_id: FromPath[int]) -> Template:
