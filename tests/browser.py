@@ -83,6 +83,20 @@ def server_log_stays_clean(live_server):
     assert not bad, "server log:\n" + new[-4000:]
 
 
+_SET_VISIBILITY = """state => {
+  for (const [name, value] of [["visibilityState", state], ["hidden", state === "hidden"]]) {
+    Object.defineProperty(document, name, {configurable: true, get: () => value});
+  }
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+async def set_visibility(page: Page, state: str) -> None:
+    """As when the phone's screen goes off or another app comes in front ("hidden"), and back
+    ("visible"): headless Chromium's pages stay visible, so what the page reads is patched."""
+    await page.evaluate(_SET_VISIBILITY, state)
+
+
 def problems(page: Page) -> list[str]:
     return page.problems  # type: ignore[attr-defined]
 

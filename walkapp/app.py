@@ -18,6 +18,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from . import db
+from .caching import STATIC_NAME, STATIC_PATH, asset_versions, static_cache_control
+from .compression import compression
 from .errors import NotFound
 from .validation import MAX_ID
 from .accounts.controllers import AccountController, StaffAccountController
@@ -36,6 +38,22 @@ from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
 
+# Every route of the app: create_app serves them, walkapp.urls builds URLs from their names.
+ROUTES = [
+    AccountController,
+    StaffAccountController,
+    WalkController,
+    JoinController,
+    FieldController,
+    OfflineSupport,
+    ObservationApi,
+    PhotoFiles,
+    ExportController,
+    GeoReportController,
+    ApiKeyController,
+    ReviewController,
+    ActionController,
+]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 
 
@@ -90,24 +108,13 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         cookie_httponly=True,  # pages put the token in the X-CSRFToken header themselves
         cookie_samesite="lax",
     )
+    static_versions = asset_versions(STATIC_DIR)  # hashed once: static_url() (walkapp.caching)
     templates = TemplateConfig(directory=TEMPLATES_DIR, engine=Jinja,
                                engine_callback=lambda e: configure_jinja(e.engine))
     app = WalkApp(
         route_handlers=[
-            AccountController,
-            StaffAccountController,
-            WalkController,
-            JoinController,
-            FieldController,
-            OfflineSupport,
-            ObservationApi,
-            PhotoFiles,
-            ExportController,
-            GeoReportController,
-            ApiKeyController,
-            ReviewController,
-            ActionController,
-            create_static_files_router(path="/static", directories=[STATIC_DIR], name="static",
+            *ROUTES,
+            create_static_files_router(path=STATIC_PATH, directories=[STATIC_DIR], name=STATIC_NAME,
                                        include_in_schema=False),
         ],
         lifespan=[database],
@@ -118,7 +125,8 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         request_class=WalkRequest,
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=ids_in_range,
-        before_send=[security_headers(settings.tiles_url)],
+        before_send=[security_headers(settings.tiles_url), static_cache_control(static_versions)],
+        compression_config=compression(),
         stores={"sessions": DatabaseSessionStore()},
         request_max_body_size=MAX_FORM_BYTES,
         openapi_config=OpenAPIConfig(
@@ -132,6 +140,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
         debug=False,
     )
     app.state.settings = settings
+    app.state.static_versions = static_versions
     document(app)  # what the handlers read themselves, and our error shapes (openapi.py)
     return app
 

@@ -24,11 +24,20 @@ from .. import clock, gusp
 from ..observations.filters import ObservationFilter, apply
 from ..storage import MediaStore
 from ..tables import Neighbourhood, Observation, Photo, Walk
+from ..urls import url
 from . import manifest
 from .names import archive_name, photo_member
 
 CHUNK_BYTES = 1 << 20  # what one hop to the worker thread hands to the server: few hops, little memory
 _ID_BATCH = 500  # ids per IN (...) query: well under SQLite's and asyncpg's parameter limits
+
+
+def zip_url(filter: ObservationFilter, originals: bool = False) -> str:
+    """The zip's URL for the same filters as a view (the map and the walk page link to it)."""
+    params = filter.params()
+    if originals:
+        params["originals"] = "1"
+    return url("photos.zip", query=params)
 
 
 @dataclass

@@ -8,10 +8,10 @@ import datetime as dt
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, NamedTuple
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
 from .. import gusp
 from ..tables import Observation
+from ..urls import query_string
 from ..validation import parse_id
 
 
@@ -33,8 +33,7 @@ class UrlFilter:
 
     def query_string(self, **changes: Any) -> str:
         """`?…` for these filters with some changed (None removes one): links in a matrix, etc."""
-        encoded = urlencode(replace(self, **changes).params())
-        return f"?{encoded}" if encoded else ""
+        return query_string(replace(self, **changes).params())
 
     @property
     def is_empty(self) -> bool:

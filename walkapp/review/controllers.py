@@ -12,11 +12,12 @@ from litestar.response import Template
 
 from .. import gusp
 from ..errors import NotFound
-from ..exports.controllers import zip_url
+from ..exports.builder import zip_url
 from ..actions.services import constat_panel, sort_constats
 from ..observations.filters import ObservationFilter
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
+from ..urls import url
 from ..validation import parse_id
 from ..walks.services import perimeter_streets
 from ..web import ERRORS_OPT, JSON, redirect, render
@@ -97,14 +98,14 @@ class ReviewController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/carte")
+    @get("/carte", name="map")
     async def map_page(self, request: Request) -> Template:
         context = await _map_context(request)
         # The address bar shows the filters, without the empty ones: a link shared in a meeting
         # opens the same view.
-        return render(request, MAP, block="results", push_url="/carte" + context["filter"].query_string(), **context)
+        return render(request, MAP, block="results", push_url=url("map") + context["filter"].query_string(), **context)
 
-    @get("/carte/liste")
+    @get("/carte/liste", name="map.list")
     async def list_in_view(self, request: Request) -> Template:
         """The map's list: the filtered constats inside `bbox=W,S,E,N` (the map's view), as HTML
         rows rendered here (escaped), so the page's script never carries user text."""
@@ -115,7 +116,7 @@ class ReviewController(Controller):
         unselectable = set((await sort_constats([row["id"] for row in in_view.rows])).rejected)
         return render(request, "review/_list.html", in_view=in_view, unselectable=unselectable)
 
-    @get("/carte/popup/{observation_id:int}")
+    @get("/carte/popup/{observation_id:int}", name="map.popup")
     async def popup(self, request: Request, observation_id: FromPath[int]) -> Template:
         observation = await _visible_observation(request, observation_id)
         photos = await services.photos_of(observation.id)
@@ -124,7 +125,7 @@ class ReviewController(Controller):
         return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None,
                       selectable=selectable)
 
-    @get("/constats/{observation_id:int}")
+    @get("/constats/{observation_id:int}", name="constat.page")
     async def constat_page(self, request: Request, observation_id: FromPath[int]) -> Template:
         return render(request, CONSTAT, **await self._constat_context(request, observation_id))
 
@@ -151,15 +152,15 @@ class ReviewController(Controller):
     async def _after_change(self, request: Request, observation_id: int) -> Response | Template:
         if getattr(request, "htmx", False):
             return render(request, CONSTAT, block="review", **await self._constat_context(request, observation_id))
-        return redirect(request, f"/constats/{observation_id}")
+        return redirect(request, url("constat.page", observation_id=observation_id))
 
-    @post("/constats/{observation_id:int}/requalifier", status_code=200)
+    @post("/constats/{observation_id:int}/requalifier", name="constat.requalify", status_code=200)
     async def requalify(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
         user, observation = await _reviewed_observation(request, observation_id)
         await services.requalify(observation, user, await request.form())
         return await self._after_change(request, observation_id)
 
-    @post("/constats/{observation_id:int}/statut", status_code=200)
+    @post("/constats/{observation_id:int}/statut", name="constat.status", status_code=200)
     async def change_status(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
         user, observation = await _reviewed_observation(request, observation_id)
         form = await request.form()
@@ -170,7 +171,7 @@ class ReviewController(Controller):
                                   parse_id(form.get("duplicate_of")))
         return await self._after_change(request, observation_id)
 
-    @get("/api/v1/observations.geojson", include_in_schema=True, tags=["constats"],
+    @get("/api/v1/observations.geojson", name="api.geojson", include_in_schema=True, tags=["constats"],
          summary="Les constats filtrés en GeoJSON (RFC 7946), pour QGIS et les autres SIG",
          media_type="application/geo+json", opt={ERRORS_OPT: JSON})
     async def geojson(self, request: Request) -> Response:
