@@ -16,7 +16,7 @@ from test_api_observations import join
 from test_exports import MANIFEST, constat, png_bytes, read_zip
 
 from walkapp.actions import services as actions
-from walkapp.exports.controllers import zip_url
+from walkapp.exports.builder import zip_url
 from walkapp.observations.filters import ObservationFilter
 from walkapp.review import services as review
 from walkapp.storage import MediaStore
