@@ -39,10 +39,11 @@ async def _choices() -> dict[str, Any]:
     return {"partners": await services.partners(), "neighbourhoods": await services.neighbourhoods()}
 
 
-async def _form_page(request: Request, data: ActionInput, action: Any, status_code: int = 200) -> Template:
+async def _form_page(request: Request, data: ActionInput, action: Any, status_code: int = 200,
+                     notes: list[str] | None = None) -> Template:
     constats = await services.selected_constats(data.constats) if action is None else []
     return _render(request, FORM, block="form", status_code=status_code, data=data, action=action,
-                  constats=constats, errors=data.errors, **await _choices())
+                   constats=constats, errors=data.errors, notes=notes or [], **await _choices())
 
 
 def _input_from(row: dict[str, Any]) -> ActionInput:
@@ -144,13 +145,14 @@ class ActionController(Controller):
     @get("/nouvelle", name="action.new")
     async def new_page(self, request: Request) -> Template:
         _user(request, "actions.create")
-        ids = parse_ids(request.query_params.get("constats"))
-        constats = await services.selected_constats(ids)
-        data = services.prefill(constats)
-        missing = sorted(set(ids) - set(data.constats))
-        if missing:
-            data.errors[""] = f"Constat inconnu, laissé de côté : n° {', '.join(map(str, missing))}."
-        return await _form_page(request, data, None)
+        # The map's selection may hold constats rejected since: the form starts from the ones an
+        # action may answer (services.sort_constats) and says what it left aside or replaced.
+        linkable = await services.sort_constats(parse_ids(request.query_params.get("constats")))
+        data = services.prefill(await services.selected_constats(linkable.ids))
+        notes = linkable.notes()
+        if linkable.refused:
+            notes.insert(0, f"{linkable.refusal()} Laissé de côté.")
+        return await _form_page(request, data, None, notes=notes)
 
     @post("/", name="action.create", status_code=200)
     async def create(self, request: Request) -> Response | Template:

@@ -150,16 +150,16 @@ async def describe_filter(filter: ObservationFilter, walk: Walk | None) -> list[
         hood = await Neighbourhood.objects().where(Neighbourhood.id == filter.neighbourhood).first()
         lines.append(f"Quartier : {hood.name} ({hood.qpv_code})" if hood else f"Quartier n° {filter.neighbourhood}")
     for name, kind, title in (("issue", "issue", "Enjeu"), ("angle", "angle", "Angle d'analyse"),
-                              ("polarity", "polarity", "Point faible / fort"),
-                              ("status", "observation_status", "Statut")):
+                              ("polarity", "polarity", "Point faible / fort")):
         value = getattr(filter, name)
         if value is not None:
             lines.append(f"{title} : {gusp.label(kind, value)}")
+    lines.append(f"Statut : {filter.status_text()}")  # always: the default leaves constats out
     if filter.date_from is not None:
         lines.append(f"Marches du {clock.date_text(filter.date_from)}")
     if filter.date_to is not None:
         lines.append(f"Marches jusqu'au {clock.date_text(filter.date_to)}")
-    return lines or ["Aucun filtre : tous les constats."]
+    return lines
 
 
 def check_files(plan: ExportPlan, store: MediaStore) -> None:

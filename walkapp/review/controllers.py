@@ -13,7 +13,7 @@ from litestar.response import Template
 from .. import gusp
 from ..errors import NotFound
 from ..exports.builder import zip_url
-from ..actions.services import constat_panel
+from ..actions.services import constat_panel, sort_constats
 from ..observations.filters import ObservationFilter
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
@@ -56,6 +56,8 @@ async def _map_context(request: Request) -> dict[str, Any]:
         "shown": len(points), "matrix": await services.matrix(where),
         "zip_url": zip_url(chosen) if can(actor_of(request), "photos.zip") else None,
         "without_position": await _count_without_position(where),
+        "set_aside": await _count_set_aside(chosen),
+        "field_walk": walk if walk is not None and actor_of(request).participant_in(walk) else None,
     }
 
 
@@ -69,6 +71,15 @@ async def _centre(walk: Walk | None) -> tuple[float, float]:
 async def _count_without_position(where) -> int:
     query = Observation.count().where(Observation.lat.is_null())
     return await (query.where(where) if where is not None else query)
+
+
+async def _count_set_aside(chosen: ObservationFilter) -> int:
+    """How many rejected or duplicate constats the default status filter leaves out (0 when a status
+    was asked for): the map says so, so a count lower than the walk's total is never a mystery."""
+    if chosen.status is not None:
+        return 0
+    hidden = dataclasses.replace(chosen, status="duplicate,rejected").where()
+    return await Observation.count().where(hidden)
 
 
 async def _visible_observation(request: Request, observation_id: int) -> Observation:
@@ -101,13 +112,18 @@ class ReviewController(Controller):
         chosen, _, _ = await scoped_filter(request)
         bbox = services.parse_bbox(request.query_params.get("bbox", ""))
         in_view = await services.list_in_view(chosen.where(), bbox)
-        return render(request, "review/_list.html", in_view=in_view)
+        # Rows of constats no action may answer (rejected, shown on request) get no selection box.
+        unselectable = set((await sort_constats([row["id"] for row in in_view.rows])).rejected)
+        return render(request, "review/_list.html", in_view=in_view, unselectable=unselectable)
 
     @get("/carte/popup/{observation_id:int}", name="map.popup")
     async def popup(self, request: Request, observation_id: FromPath[int]) -> Template:
         observation = await _visible_observation(request, observation_id)
         photos = await services.photos_of(observation.id)
-        return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None)
+        # A constat no action may answer (rejected) gets no box for the selection tray.
+        selectable = not (await sort_constats([observation.id])).refused
+        return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None,
+                      selectable=selectable)
 
     @get("/constats/{observation_id:int}", name="constat.page")
     async def constat_page(self, request: Request, observation_id: FromPath[int]) -> Template:
