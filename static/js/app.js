@@ -32,6 +32,10 @@
     var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
     if (question && !window.confirm(question)) event.preventDefault();
   });
+  // A key shown once is selected when focused, ready to copy.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-select-on-focus")) event.target.select();
+  });
   document.addEventListener("input", function (event) {
     if (event.target.id && event.target.maxLength > 0) updateCounter(event.target);
   });
