@@ -323,8 +323,10 @@ async def test_table_groups_by_axe_marks_late_actions_and_filters(scene, other_c
     page = await other_client.get("/actions")
     text = shown(page)
     bands = [t.label for t in gusp.ISSUES]
-    positions = [text.index(f"Axes d'intervention : {label}") for label in bands]
+    # One axe per band: singular (the form's label keeps the convention's plural heading).
+    positions = [text.index(f"Axe d'intervention : {label}") for label in bands]
     assert positions == sorted(positions)  # the seven axes, in the convention's order
+    assert "Axes d'intervention :" not in text
     assert f'<tr id="action-{late.id}" class="late">' in page.text
     assert f'<tr id="action-{done.id}" class="">' in page.text
     assert "dont 1 en retard" in text

@@ -16,7 +16,7 @@ from PIL import Image
 
 from conftest import PHOTOS, make_walk, post_form, shown, sign_in
 
-from walkapp.exports.controllers import zip_url
+from walkapp.exports.builder import zip_url
 from walkapp.exports.names import photo_member, safe_part
 from walkapp.observations import services
 from walkapp.observations.filters import ObservationFilter

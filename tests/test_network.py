@@ -15,7 +15,7 @@ from test_api_observations import fields, join, photo, post_observation
 from test_exports import constat, store  # noqa: F401 (the fixture)
 
 from walkapp.caching import IMMUTABLE, SHORT, body_etag, etag_matches
-from walkapp.exports.controllers import zip_url
+from walkapp.exports.builder import zip_url
 from walkapp.observations.filters import ObservationFilter
 from walkapp.tables import Observation, Participant, Photo, Stop
 from walkapp.walks import services as walks

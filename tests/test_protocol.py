@@ -180,3 +180,16 @@ async def test_forms_still_post_after_the_schema_pass(client):
                                  data={"client_uuid": "pas-un-uuid", "issue": "dechets", "angle": "usages"},
                                  headers={"x-csrftoken": client.cookies["walkapp_csrf"]})
     assert response.status_code == 422 and "client_uuid" in response.json()["detail"]
+
+
+def test_templates_carry_no_inline_event_handler():
+    """The CSP (walkapp/headers.py) blocks onclick=… and friends: such a button would do nothing.
+    Behaviours live in static/js (app.js reads data-print and data-confirm)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "templates"
+    handler = re.compile(r"\son[a-z]+\s*=\s*[\"']", re.I)
+    offenders = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.html"))
+                 for n, line in enumerate(path.read_text().splitlines(), 1) if handler.search(line)]
+    assert offenders == []

@@ -38,6 +38,22 @@ from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
 
+# Every route of the app: create_app serves them, walkapp.urls builds URLs from their names.
+ROUTES = [
+    AccountController,
+    StaffAccountController,
+    WalkController,
+    JoinController,
+    FieldController,
+    OfflineSupport,
+    ObservationApi,
+    PhotoFiles,
+    ExportController,
+    GeoReportController,
+    ApiKeyController,
+    ReviewController,
+    ActionController,
+]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 
 
@@ -97,19 +113,7 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
                                engine_callback=lambda e: configure_jinja(e.engine))
     app = WalkApp(
         route_handlers=[
-            AccountController,
-            StaffAccountController,
-            WalkController,
-            JoinController,
-            FieldController,
-            OfflineSupport,
-            ObservationApi,
-            PhotoFiles,
-            ExportController,
-            GeoReportController,
-            ApiKeyController,
-            ReviewController,
-            ActionController,
+            *ROUTES,
             create_static_files_router(path=STATIC_PATH, directories=[STATIC_DIR], name=STATIC_NAME,
                                        include_in_schema=False),
         ],

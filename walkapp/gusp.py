@@ -155,7 +155,7 @@ LOCATION_SOURCES: tuple[Term, ...] = (
 WALK_STATUSES: tuple[Term, ...] = (
     Term("planned", "Prévue"),
     Term("open", "En cours"),
-    Term("closed", "Close"),
+    Term("closed", "Clôturée"),  # "Close" read as English on a badge
 )
 
 ROLES: tuple[Term, ...] = (
@@ -188,7 +188,8 @@ TFPB_HEADINGS: tuple[Term, ...] = (
 # Annexe 2: the columns of the tableau de suivi des actions engagées, in the convention's order.
 # Codes are the Action table's columns; the response of each action is split into RESPONSES.
 ANNEXE2_COLUMNS: tuple[Term, ...] = (
-    Term("axe", "Axes d'intervention"),
+    # The column is plural (the convention's heading); a band of the table names one axe: `short`.
+    Term("axe", "Axes d'intervention", "Axe d'intervention"),
     Term("problem", "Problème à traiter"),
     Term("finding", "Constat"),
     Term("actions", "Actions"),

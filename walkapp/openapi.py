@@ -144,7 +144,9 @@ GEOJSON_FILTERS = [
     _query("issue", _enum("issue", ""), "Un enjeu."),
     _query("angle", _enum("angle", ""), "Un angle d'analyse."),
     _query("polarity", _enum("polarity", ""), "Point faible ou point fort."),
-    _query("status", _enum("observation_status", ""), "Statut du constat."),
+    _query("status", _string(pattern=f"^(all|{_list_of(gusp.codes('observation_status'))[1:-1]})$"),
+           "Statuts séparés par des virgules, ou all. Par défaut new,validated : comme sur la carte, les "
+           "constats rejetés et les doublons n'y sont que sur demande."),
     _query("du", _string(format="date"), "Marches à partir de cette date (aaaa-mm-jj ou jj/mm/aaaa)."),
     _query("au", _string(format="date"), "Marches jusqu'à cette date."),
 ]

@@ -73,18 +73,16 @@ class CSRFUnlessBearer(CSRFMiddleware):
     header to a cross-site request. Requests with a Bearer token are authenticated by that token
     alone (see walkapp.policy), so the check has nothing to protect there.
     Open311 clients post a form with an `api_key` field (the spec's credential) and no CSRF token.
-    Only those two exact paths skip the check, and their handler reads the key and never a cookie
-    or session (policy.with_api_key(cookies=False)), so a cross-site forged POST gains nothing a
-    stranger without a key could not do; every other form under /open311/ (the keys page) keeps it.
+    Only that handler skips the check (it says so itself: `opt={"exclude_from_csrf": True}`, Litestar's
+    CSRFConfig.exclude_from_csrf_key), and it reads the key and never a cookie or session
+    (policy.with_api_key(cookies=False)), so a cross-site forged POST gains nothing a stranger
+    without a key could not do; every other form under /open311/ (the keys page) keeps it.
     "Carries a Bearer token" is policy.bearer_token's answer, the same one that keeps such requests
     off the cookie (a blank token included: it is anonymous, never the cookie's user).
     """
 
-    EXEMPT_POSTS = frozenset({"/open311/v2/requests.json", "/open311/v2/requests.xml"})
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (_has_bearer(scope) or (
-                scope.get("method") == "POST" and scope.get("path") in self.EXEMPT_POSTS)):
+        if scope["type"] == "http" and _has_bearer(scope):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

@@ -11,7 +11,14 @@ import os
 import secrets
 from pathlib import Path
 
+from .settings import get_settings
+
 TEMPORARY_SUFFIX = ".tmp"
+
+
+def media_store() -> MediaStore:
+    """The site's media folder (WALKAPP_MEDIA_DIR), as the routes and commands use it."""
+    return MediaStore(get_settings().media_dir)
 
 
 class MediaStore:

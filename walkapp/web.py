@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from jinja2 import Environment
 from jinja2_fragments.litestar import HTMXBlockTemplate
@@ -15,6 +14,7 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 
 from . import clock, gusp, policy
+from .urls import template, url
 from .errors import CSRF_SENTENCE, AppError, Invalid, JoinRequired
 from .caching import static_url
 from .headers import csp_nonce
@@ -31,6 +31,8 @@ def configure_jinja(env: Environment) -> None:
     env.globals["csp_nonce"] = csp_nonce
     env.globals["static_url"] = static_url  # versioned static URLs (walkapp.caching)
     env.globals["can"] = policy.template_can  # permissions: templates never test a role
+    env.globals["url"] = url  # links from route names: `url('field.page', walk_id=walk.id)`
+    env.globals["url_template"] = template  # for scripts: `/api/v1/walks/{walk_id}/observations`
 
 
 class WalkRequest(HTMXRequest):
@@ -138,7 +140,7 @@ def page_error(request: Request, error: AppError) -> Response:
     htmx = bool(getattr(request, "htmx", False))
     # A resident told to join a walk (JoinRequired) reads why; only staff are sent to sign in.
     if error.status == 401 and not isinstance(error, JoinRequired) and request.method in ("GET", "HEAD") and not htmx:
-        return Redirect(path=f"/connexion?suite={quote(request.url.path)}", status_code=303)
+        return Redirect(path=url("sign_in.page", query={"suite": request.url.path}), status_code=303)
     context = {"status": error.status, "detail": error.detail}
     if htmx:
         # Shown where every page keeps its messages, whatever element made the request.

@@ -23,6 +23,19 @@
     counter.textContent = used + " / " + max + (used >= max ? " : limite atteinte, la suite n'est pas gardée" : "");
     counter.classList.toggle("near", used >= max * 0.9);
   }
+  // Inline handlers (onclick, onsubmit) are blocked by the CSP: "Imprimer" buttons and forms that
+  // ask before a destructive change say so in data attributes, read here.
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+  // A key shown once is selected when focused, ready to copy.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-select-on-focus")) event.target.select();
+  });
   document.addEventListener("input", function (event) {
     if (event.target.id && event.target.maxLength > 0) updateCounter(event.target);
   });

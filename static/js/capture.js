@@ -12,6 +12,10 @@
   var root = document.getElementById("field");
   if (!root) return;
   var walkId = Number(root.dataset.walkId);
+  // The app's URLs come from the page (built from route names): `{walk_id}` is filled per entry.
+  var OBSERVATIONS_URL = root.dataset.observationsUrl;
+  var CSRF_URL = root.dataset.csrfUrl;
+  var SERVICE_WORKER_URL = root.dataset.serviceWorkerUrl;
   var DB_NAME = "walkapp";
   var STORE = "outbox";
   var DRAFTS = "drafts";  // the open form of each walk, so that a reload loses nothing
@@ -76,7 +80,7 @@
 
   function freshCsrfToken() {
     // The page may come from the service worker's cache, hours old: ask for a current token.
-    return fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" })
+    return fetch(CSRF_URL, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { if (!r.ok) throw new Error("csrf " + r.status); return r.json(); })
       .then(function (body) { return body.token; });
   }
@@ -93,7 +97,7 @@
         form.append("photos", new Blob([p.buffer], { type: p.type || "application/octet-stream" }), p.name || "photo.jpg");
       });
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", "/api/v1/walks/" + entry.walk_id + "/observations");
+      xhr.open("POST", OBSERVATIONS_URL.replace("{walk_id}", entry.walk_id));
       // The participant's own token when the entry has one: it still leaves after a sign-out or
       // once this phone joined another walk (the session then no longer names this participant).
       if (entry.token) xhr.setRequestHeader("Authorization", "Bearer " + entry.token);
@@ -582,7 +586,7 @@
   document.body.addEventListener("htmx:sendError", function () { reached(false); });
   document.body.addEventListener("htmx:afterRequest", function (event) { if (event.detail.successful) reached(true); });
   function probe() {
-    fetch("/api/v1/csrf", { credentials: "same-origin", cache: "no-store" })
+    fetch(CSRF_URL, { credentials: "same-origin", cache: "no-store" })
       .then(function () { reached(true); }, function () { reached(false); });
   }
   function announce(text, kind) {
@@ -632,7 +636,7 @@
     // Once the worker controls this page, fetch the page through it once so that its cache holds
     // this walk now, not only after a second visit: the next reload may be the offline one.
     var keepThisPage = function () { fetch(location.href, { credentials: "same-origin", headers: { "X-Walkapp-Keep": "1" } }).catch(function () {}); };
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+    navigator.serviceWorker.register(SERVICE_WORKER_URL, { scope: "/" }).then(function () {
       if (navigator.serviceWorker.controller) keepThisPage();
       else navigator.serviceWorker.addEventListener("controllerchange", keepThisPage, { once: true });
     }).catch(function () {});

@@ -1,7 +1,7 @@
 /* The committee's map page: the list of the constats in view, and the folded filters.
  *
  * The list is the map's accessible twin: after each move (moveend) it asks the server for the
- * filtered constats inside the view (GET /carte/liste?<filters>&bbox=W,S,E,N), an escaped HTML
+ * filtered constats inside the view (route "map.list": ?<filters>&bbox=W,S,E,N), an escaped HTML
  * fragment, so this script never handles user text. Hovering or focusing a row highlights its
  * marker (or the cluster holding it); clicking a marker highlights and shows its row. Its tick
  * boxes are the popups' ones (class select-constat): static/js/selection.js keeps the tray.
@@ -23,7 +23,8 @@
     var b = state.map.getBounds();
     params.set("bbox", [clamp(b.getWest(), 180), clamp(b.getSouth(), 90), clamp(b.getEast(), 180),
       clamp(b.getNorth(), 90)].join(","));
-    return "/carte/liste?" + params.toString();
+    // The list's URL comes from the page (#map-list's data-url, built from the route name).
+    return document.getElementById("map-list").dataset.url + "?" + params.toString();
   }
 
   function load() {

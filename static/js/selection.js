@@ -3,7 +3,7 @@
  * Popups are fetched when opened and hold a "Sélectionner" checkbox (templates/review/_popup.html);
  * the chosen ids live in sessionStorage, so they survive filter changes (htmx swaps the map) and
  * reloads, and stay private to this tab. The tray (#selection-tray, map.html) shows them and links
- * to /actions/nouvelle?constats=1,2; sending that form empties the selection.
+ * to the new action's form with ?constats=1,2; sending that form empties the selection.
  */
 (function () {
   "use strict";
@@ -37,7 +37,8 @@
       plural(ids.length, "constat") + " sélectionné" + (ids.length > 1 ? "s" : "") + " :";
     tray.querySelector("[data-selection-list]").textContent = ids.map(function (id) { return "n° " + id; }).join(", ");
     var link = document.getElementById("selection-create");
-    link.href = "/actions/nouvelle?constats=" + ids.join(",");
+    // The page's link (built from its route name) without the query it had: the new ids go there.
+    link.href = link.getAttribute("href").split("?")[0] + "?constats=" + ids.join(",");
     link.textContent = "Créer une action (" + plural(ids.length, "constat") + ")";
   }
 

@@ -17,7 +17,17 @@
 var VERSION = "walkapp-v3";
 var STATIC_CACHE = VERSION + "-static";
 var PERSONAL_CACHE = VERSION + "-personal";  // pages and photos of the person using the phone
-var KEPT_PAGE = /^\/marches\/\d+\/terrain$/;
+// The app's URLs this worker must recognise, written once here: sw.js is a static file served
+// as /sw.js, so no page can hand them to it. Each names its route (walkapp/urls.py);
+// tests/test_urls.py checks them against the routes, so a renamed URL fails a test, not phones.
+var PATHS = {
+  fieldPage: /^\/marches\/\d+\/terrain$/,  // route "field.page": the only page kept
+  signOut: "/deconnexion",                  // route "sign_out"
+  joinPrefix: "/j/",                        // route "join"
+  staticPrefix: "/static/",                 // the static files (the SHELL below)
+  photoPrefix: "/photos/",                  // route "photo"
+  originalSuffix: "/original"               // route "photo", variant "original": never kept
+};
 var SHELL = [
   "/static/css/app.css",
   "/static/js/capture.js",
@@ -52,13 +62,13 @@ self.addEventListener("activate", function (event) {
 function offlinePage() {
   return caches.open(PERSONAL_CACHE).then(function (cache) { return cache.keys(); }).then(function (requests) {
     var walks = requests.map(function (r) { return new URL(r.url).pathname; })
-      .filter(function (path) { return KEPT_PAGE.test(path); });
+      .filter(function (path) { return PATHS.fieldPage.test(path); });
     var back = walks.length
       ? "<p><a class='button big' href='" + walks[walks.length - 1] + "'>Revenir à la marche</a></p>"
       : "<p>Ouvrez la page de la marche quand le réseau revient ; ensuite, elle s'ouvrira même sans réseau.</p>";
     var html = "<!doctype html><html lang=fr><meta charset=utf-8>" +
       "<meta name=viewport content='width=device-width, initial-scale=1'>" +
-      "<link rel=stylesheet href='/static/css/app.css'><title>Hors ligne</title>" +
+      "<link rel=stylesheet href='" + PATHS.staticPrefix + "css/app.css'><title>Hors ligne</title>" +
       "<body><header class=topbar><span class=brand>walkapp</span></header><main>" +
       "<h1>Hors ligne</h1><p class='network'>Cette page a besoin du réseau. Les constats faits sur la " +
       "page de la marche restent sur ce téléphone et partiront au retour du réseau.</p>" + back +
@@ -148,19 +158,21 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method === "POST") {
-    if (url.pathname === "/deconnexion" || url.pathname.indexOf("/j/") === 0) event.respondWith(throughAndForget(request));
+    if (url.pathname === PATHS.signOut || url.pathname.indexOf(PATHS.joinPrefix) === 0) {
+      event.respondWith(throughAndForget(request));
+    }
     return;
   }
   if (request.method !== "GET") return;
   // Pages: the field page only, as a navigation or the page's own "keep me" fetch (capture.js).
   if (request.mode === "navigate" || request.headers.get("X-Walkapp-Keep") === "1") {
-    if (KEPT_PAGE.test(url.pathname)) event.respondWith(networkFirst(request));
+    if (PATHS.fieldPage.test(url.pathname)) event.respondWith(networkFirst(request));
     // Other pages are never kept: straight to the network, the "Hors ligne" page when it fails.
     else if (request.mode === "navigate") event.respondWith(fetch(request).catch(offlinePage));
     return;
   }
-  if (url.pathname.indexOf("/static/") === 0) { event.respondWith(staticFile(request)); return; }
-  if (url.pathname.indexOf("/photos/") === 0 && !url.pathname.endsWith("/original")) {
+  if (url.pathname.indexOf(PATHS.staticPrefix) === 0) { event.respondWith(staticFile(request)); return; }
+  if (url.pathname.indexOf(PATHS.photoPrefix) === 0 && !url.pathname.endsWith(PATHS.originalSuffix)) {
     event.respondWith(cacheFirst(request));
   }
 });

@@ -13,6 +13,7 @@ from ..errors import NotFound
 from ..policy import allowed
 from ..sessions import end_sessions, open_session_counts, session_id
 from ..tables import StaffUser
+from ..urls import url
 from ..web import redirect, render
 from . import throttle
 from .services import AccountError, authenticate, change_password, staff_accounts
@@ -24,18 +25,18 @@ def _safe_next(path: str | None) -> str:
     """Only local paths after sign-in: never an open redirect to another site."""
     if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
         return path
-    return "/"
+    return url("home")
 
 
 class AccountController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/connexion")
+    @get("/connexion", name="sign_in.page")
     async def sign_in_page(self, request: Request, suite: FromQuery[str | None] = None) -> Template:
         return render(request, "accounts/sign_in.html", next=_safe_next(suite), email="", error=None)
 
-    @post("/connexion", status_code=200)
+    @post("/connexion", name="sign_in", status_code=200)
     async def sign_in(self, request: Request, data: Annotated[dict[str, str], FormBody]) -> Response | Template:
         email = (data.get("email") or "").strip().lower()[:254]
         password = data.get("password") or ""
@@ -54,14 +55,14 @@ class AccountController(Controller):
         request.set_session({"user_id": user.id, "participants": participants})
         return redirect(request, next_path)
 
-    @post("/deconnexion", status_code=200)
+    @post("/deconnexion", name="sign_out", status_code=200)
     async def sign_out(self, request: Request) -> Response:
         """Ends the session on the server (a copied cookie opens nothing after this), staff sign-in
         and walk joins alike: on a shared phone the next person starts from nothing. The service
         worker empties its cache of pages when it sees this POST (static/js/sw.js);
         Clear-Site-Data empties the browser's HTTP cache (not IndexedDB: unsent constats stay)."""
         request.clear_session()
-        response = redirect(request, "/connexion")
+        response = redirect(request, url("sign_in.page"))
         response.headers["Clear-Site-Data"] = '"cache"'
         return response
 
@@ -83,11 +84,11 @@ class StaffAccountController(Controller):
     include_in_schema = False
     guards = [allowed("account.own")]
 
-    @get("/compte")
+    @get("/compte", name="account.page")
     async def password_page(self, request: Request) -> Template:
         return render(request, PASSWORD_PAGE, errors={}, done=None)
 
-    @post("/compte/mot-de-passe", status_code=200)
+    @post("/compte/mot-de-passe", name="account.password", status_code=200)
     async def change_password(self, request: Request, data: Annotated[dict[str, str], FormBody]) -> Template:
         try:
             ended = await change_password(request.user, data.get("current", ""), data.get("new", ""),
@@ -97,12 +98,13 @@ class StaffAccountController(Controller):
         done = "Mot de passe changé." + (f" Autres sessions : {_ended(ended)}." if ended else "")
         return render(request, PASSWORD_PAGE, block="form", errors={}, done=done)
 
-    @get("/comptes", guards=[allowed("accounts.manage")])
+    @get("/comptes", name="accounts.list", guards=[allowed("accounts.manage")])
     async def accounts_page(self, request: Request) -> Template:
         return render(request, "accounts/list.html", users=await staff_accounts(), sessions=await open_session_counts(),
                       done=None)
 
-    @post("/comptes/{user_id:int}/fermer-sessions", guards=[allowed("accounts.manage")], status_code=200)
+    @post("/comptes/{user_id:int}/fermer-sessions", name="accounts.end_sessions",
+          guards=[allowed("accounts.manage")], status_code=200)
     async def end_user_sessions(self, request: Request, user_id: FromPath[int]) -> Template:
         """A lost phone, a departed agent: every session of the account ends now (the caller's own
         too, when they end their own: they sign in again)."""

@@ -12,6 +12,7 @@ from litestar.response import Template
 
 from .. import clock
 from ..errors import BadRequest, NotFound
+from ..urls import url
 from ..validation import parse_id
 from ..web import redirect, render
 from ..policy import ACTION_ALL_FIELDS, ACTION_FOLLOW_FIELDS, actor_of, allowed, can, require
@@ -38,10 +39,11 @@ async def _choices() -> dict[str, Any]:
     return {"partners": await services.partners(), "neighbourhoods": await services.neighbourhoods()}
 
 
-async def _form_page(request: Request, data: ActionInput, action: Any, status_code: int = 200) -> Template:
+async def _form_page(request: Request, data: ActionInput, action: Any, status_code: int = 200,
+                     notes: list[str] | None = None) -> Template:
     constats = await services.selected_constats(data.constats) if action is None else []
     return _render(request, FORM, block="form", status_code=status_code, data=data, action=action,
-                  constats=constats, errors=data.errors, **await _choices())
+                   constats=constats, errors=data.errors, notes=notes or [], **await _choices())
 
 
 def _input_from(row: dict[str, Any]) -> ActionInput:
@@ -83,14 +85,14 @@ class ActionController(Controller):
 
     # ------------------------------------------------------------ the table
 
-    @get("/")
+    @get("/", name="actions.table")
     async def table(self, request: Request) -> Template:
         chosen, errors = _filters(request)
         rows = await queries.action_rows(chosen)
         actor = actor_of(request)
         for row in rows:
             row["can_follow"] = can(actor, "actions.follow", row)
-        return _render(request, LIST, block="table", push_url="/actions" + chosen.query_string(),
+        return _render(request, LIST, block="table", push_url=url("actions.table") + chosen.query_string(),
                       filter=chosen, filter_errors=errors, groups=queries.by_axe(rows), shown=len(rows),
                       late=sum(1 for r in rows if r["late"]), total_cost=queries.total_cost(rows),
                       can_create=can(actor, "actions.create"), **await self._filter_choices())
@@ -102,7 +104,7 @@ class ActionController(Controller):
         years = sorted({r["year"] for r in rows if r["year"]} | {clock.today().year}, reverse=True)
         return {"walks": await list_walks(), "years": years, **await _choices()}
 
-    @get("/imprimer")
+    @get("/imprimer", name="actions.print")
     async def print_page(self, request: Request) -> Template:
         chosen, _ = _filters(request)
         rows = await queries.action_rows(chosen)
@@ -110,15 +112,16 @@ class ActionController(Controller):
                        heading=await queries.heading(chosen, rows), total_cost=queries.total_cost(rows),
                        today=clock.today())
 
-    @get("/bilan")
+    @get("/bilan", name="actions.bilan")
     async def summary(self, request: Request) -> Template:
         chosen, errors = _filters(request)
-        return _render(request, "actions/bilan.html", block="bilan", push_url="/actions/bilan" + chosen.query_string(),
-                      filter=chosen, filter_errors=errors, bilan=await queries.summary(chosen),
-                      heading=await queries.heading(chosen, await queries.action_rows(chosen)),
-                      **await self._filter_choices())
+        return _render(request, "actions/bilan.html", block="bilan",
+                       push_url=url("actions.bilan") + chosen.query_string(),
+                       filter=chosen, filter_errors=errors, bilan=await queries.summary(chosen),
+                       heading=await queries.heading(chosen, await queries.action_rows(chosen)),
+                       **await self._filter_choices())
 
-    @get("/export.xlsx")
+    @get("/export.xlsx", name="actions.xlsx")
     async def export_xlsx(self, request: Request) -> Response:
         chosen, errors = _filters(request)
         if errors:
@@ -129,7 +132,7 @@ class ActionController(Controller):
         body = exports.to_xlsx(rows, heading["title"], subtitle)
         return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
 
-    @get("/export.csv")
+    @get("/export.csv", name="actions.csv")
     async def export_csv(self, request: Request) -> Response:
         chosen, errors = _filters(request)
         if errors:
@@ -139,29 +142,30 @@ class ActionController(Controller):
 
     # ------------------------------------------------------------ creating
 
-    @get("/nouvelle")
+    @get("/nouvelle", name="action.new")
     async def new_page(self, request: Request) -> Template:
         _user(request, "actions.create")
-        ids = parse_ids(request.query_params.get("constats"))
-        constats = await services.selected_constats(ids)
-        data = services.prefill(constats)
-        missing = sorted(set(ids) - set(data.constats))
-        if missing:
-            data.errors[""] = f"Constat inconnu, laissé de côté : n° {', '.join(map(str, missing))}."
-        return await _form_page(request, data, None)
+        # The map's selection may hold constats rejected since: the form starts from the ones an
+        # action may answer (services.sort_constats) and says what it left aside or replaced.
+        linkable = await services.sort_constats(parse_ids(request.query_params.get("constats")))
+        data = services.prefill(await services.selected_constats(linkable.ids))
+        notes = linkable.notes()
+        if linkable.refused:
+            notes.insert(0, f"{linkable.refusal()} Laissé de côté.")
+        return await _form_page(request, data, None, notes=notes)
 
-    @post("/", status_code=200)
+    @post("/", name="action.create", status_code=200)
     async def create(self, request: Request) -> Response | Template:
         user = _user(request, "actions.create")
         data = await _parse(request, ACTION_ALL_FIELDS)
         if data.errors:
             return await _form_page(request, data, None, status_code=422)
         action = await services.create_action(data, user)
-        return redirect(request, f"/actions/{action.id}")
+        return redirect(request, url("action.detail", action_id=action.id))
 
     # ------------------------------------------------------------ one action
 
-    @get("/{action_id:int}")
+    @get("/{action_id:int}", name="action.detail")
     async def detail(self, request: Request, action_id: FromPath[int]) -> Template:
         return _render(request, DETAIL, **await self._detail_context(request, action_id))
 
@@ -175,13 +179,13 @@ class ActionController(Controller):
                 "can_link": can(actor, "actions.link", row), "data": data or _input_from(row),
                 "errors": data.errors if data else {}}
 
-    @get("/{action_id:int}/modifier")
+    @get("/{action_id:int}/modifier", name="action.edit")
     async def edit_page(self, request: Request, action_id: FromPath[int]) -> Template:
         row = await _row(action_id)
         _user(request, "actions.edit", row)
         return await _form_page(request, _input_from(row), row)
 
-    @post("/{action_id:int}/modifier", status_code=200)
+    @post("/{action_id:int}/modifier", name="action.update", status_code=200)
     async def update(self, request: Request, action_id: FromPath[int]) -> Response | Template:
         action = await services.get_action(action_id)
         row = await _row(action_id)
@@ -190,9 +194,9 @@ class ActionController(Controller):
         if data.errors:
             return await _form_page(request, data, row, status_code=422)
         await services.update_action(action, user, data.values(ACTION_ALL_FIELDS))
-        return redirect(request, f"/actions/{action_id}")
+        return redirect(request, url("action.detail", action_id=action_id))
 
-    @post("/{action_id:int}/suivi", status_code=200)
+    @post("/{action_id:int}/suivi", name="action.follow_up", status_code=200)
     async def follow_up(self, request: Request, action_id: FromPath[int]) -> Response | Template:
         """The pilot's update: state, cost, cause of a delay, evaluation, comment."""
         action = await services.get_action(action_id)
@@ -202,9 +206,9 @@ class ActionController(Controller):
             return _render(request, DETAIL, block="followup", status_code=422,
                           **await self._detail_context(request, action_id, data))
         await services.update_action(action, user, data.values(ACTION_FOLLOW_FIELDS))
-        return redirect(request, f"/actions/{action_id}")
+        return redirect(request, url("action.detail", action_id=action_id))
 
-    @post("/{action_id:int}/etat", status_code=200)
+    @post("/{action_id:int}/etat", name="action.state", status_code=200)
     async def change_state(self, request: Request, action_id: FromPath[int]) -> Response | Template:
         """The state select of a row of the table (htmx swaps the row)."""
         action = await services.get_action(action_id)
@@ -215,17 +219,17 @@ class ActionController(Controller):
         if not getattr(request, "htmx", False):
             if data.errors:
                 raise BadRequest(" ".join(data.errors.values()))
-            return redirect(request, "/actions")
+            return redirect(request, url("actions.table"))
         row = await _row(action_id)
         row["can_follow"] = can(actor_of(request), "actions.follow", row)
         return Template(template_name=ROW, context={"row": row, "row_error": " ".join(data.errors.values())},
                         status_code=422 if data.errors else 200)
 
-    @post("/{action_id:int}/constats", status_code=200)
+    @post("/{action_id:int}/constats", name="action.link", status_code=200)
     async def link(self, request: Request, action_id: FromPath[int]) -> Response:
         return await self._link(request, action_id, await request.form())
 
-    @post("/lier", status_code=200)
+    @post("/lier", name="action.link_from_constat", status_code=200)
     async def link_from_constat(self, request: Request) -> Response:
         """The constat page's "Lier à une action existante": the action comes in the form."""
         form = await request.form()
@@ -241,15 +245,16 @@ class ActionController(Controller):
         ids = parse_ids(form.get("constats"))
         await services.link_constats(action, user, ids)
         if str(form.get("back") or "") == "constat" and len(ids) == 1:
-            return redirect(request, f"/constats/{ids[0]}")  # built from an id: never an open redirect
-        return redirect(request, f"/actions/{action_id}")
+            # Built from an id: never an open redirect.
+            return redirect(request, url("constat.page", observation_id=ids[0]))
+        return redirect(request, url("action.detail", action_id=action_id))
 
-    @post("/{action_id:int}/constats/{observation_id:int}/retirer", status_code=200)
+    @post("/{action_id:int}/constats/{observation_id:int}/retirer", name="action.unlink", status_code=200)
     async def unlink(self, request: Request, action_id: FromPath[int], observation_id: FromPath[int]) -> Response:
         user = _user(request, "actions.link")
         action = await services.get_action(action_id)
         await services.unlink_constat(action, user, observation_id)
-        return redirect(request, f"/actions/{action_id}")
+        return redirect(request, url("action.detail", action_id=action_id))
 
 
 def _download(body: bytes, media_type: str, extension: str) -> Response:

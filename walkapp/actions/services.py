@@ -7,12 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from .. import clock, gusp
 from ..db import write_transaction
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, Conflict, NotFound
 from ..policy import can
 from ..tables import Action, ActionEvent, ActionObservation, Neighbourhood, Observation, Partner, StaffUser
 from .forms import ActionInput, field_label, format_euros
@@ -98,19 +99,27 @@ def _most_common(values: list[Any], order: tuple[Any, ...] = ()) -> Any:
     return min(tied, key=lambda v: order.index(v) if v in order else len(order))
 
 
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
 def prefill(constats: list[dict[str, Any]]) -> ActionInput:
-    """Axe = the constats' issue (the most common one if mixed), problème à traiter = the first
-    comment's first line, constat = one line per constat with its comment; all editable."""
+    """The new action's fields, all editable, from ONE group of constats so that they agree: the
+    axe is the most common issue (on a tie, the convention's order), and the problème à traiter,
+    the quartier and the head of the constat text come from the constats of that issue (a point
+    faible's comment first: an action treats a problem). The other constats follow in the text,
+    and every selected constat is linked."""
     data = ActionInput(constats=[c["id"] for c in constats])
     data.axe = _most_common([c["issue"] for c in constats], gusp.codes("issue")) or ""
-    data.neighbourhood = _most_common([c["neighbourhood"] for c in constats])
-    comments = [" ".join((c["description"] or "").split()) for c in constats]
-    first = next((text for text in comments if text), "")
-    data.problem = first[:200]
+    same = [c for c in constats if c["issue"] == data.axe]
+    others = [c for c in constats if c["issue"] != data.axe]
+    data.neighbourhood = _most_common([c["neighbourhood"] for c in same])
+    weak_first = sorted(same, key=lambda c: c["polarity"] != "negative")  # stable: selection order kept
+    data.problem = next((_one_line(c["description"]) for c in weak_first if _one_line(c["description"])), "")[:200]
     lines = []
-    for row, text in zip(constats, comments, strict=False):
+    for row in same + others:
         where = f" ({row['street']})" if row["street"] else ""
-        lines.append(f"Constat n° {row['id']}{where} : {text or '(sans commentaire)'}")
+        lines.append(f"Constat n° {row['id']}{where} : {_one_line(row['description']) or '(sans commentaire)'}")
     data.finding = "\n".join(lines)[:8000]
     return data
 
@@ -182,22 +191,96 @@ async def _neighbourhood_names() -> dict[int, str]:
             for r in await Neighbourhood.select(Neighbourhood.id, Neighbourhood.name, Neighbourhood.qpv_code)}
 
 
-# ---------------------------------------------------------------- writes
+# ---------------------------------------------------------------- which constats an action may answer
 
-async def _existing_constats(ids: list[int]) -> list[int]:
-    if not ids:
-        return []
-    found = {r["id"] for r in await Observation.select(Observation.id).where(Observation.id.is_in(ids))}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise BadRequest(f"Constat inconnu : n° {', '.join(str(i) for i in missing)}. Rien n'a été enregistré.")
-    return ids
+MAX_DUPLICATE_HOPS = 10  # a chain of duplicates longer than this is a data error, not a constat
+
+
+@dataclass
+class Linkable:
+    """The constats asked for, sorted by the one rule of linking: a rejected constat is no finding
+    and answers no action; a duplicate stands for its original, which is linked instead (the
+    committee follows one constat per problem); an unknown number is refused."""
+
+    ids: list[int] = field(default_factory=list)  # what gets linked, in the order asked, once each
+    originals: dict[int, int] = field(default_factory=dict)  # duplicate -> the original linked instead
+    rejected: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.rejected or self.unknown)
+
+    def refusal(self) -> str:
+        """Why nothing can be linked, in French."""
+        parts = []
+        if self.unknown:
+            parts.append(f"Constat inconnu : n° {_numbers(self.unknown)}.")
+        if self.rejected:
+            plural = len(self.rejected) > 1
+            parts.append(f"Constat{'s' if plural else ''} rejeté{'s' if plural else ''} : n° {_numbers(self.rejected)} "
+                         "(un constat rejeté ne peut pas être lié à une action).")
+        return " ".join(parts)
+
+    def notes(self) -> list[str]:
+        """What was done with duplicates, in French."""
+        return [f"Le constat n° {dup} est un doublon du n° {original} : c'est le n° {original} qui est lié."
+                for dup, original in self.originals.items()]
+
+
+def _numbers(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+async def sort_constats(ids: list[int]) -> Linkable:
+    """Applies the linking rule to `ids` (reads only)."""
+    result = Linkable()
+    rows: dict[int, dict[str, Any]] = {}
+    wanted = set(ids)
+    for _ in range(MAX_DUPLICATE_HOPS):  # one query per step of a chain of duplicates
+        missing = wanted - set(rows)
+        if not missing:
+            break
+        for row in await Observation.select(Observation.id, Observation.status, Observation.duplicate_of).where(
+                Observation.id.is_in(sorted(missing))):
+            rows[row["id"]] = row
+        wanted = {r["duplicate_of"] for r in rows.values() if r["status"] == "duplicate" and r["duplicate_of"]}
+    for asked in ids:
+        target, hops = asked, 0
+        while (target in rows and rows[target]["status"] == "duplicate" and rows[target]["duplicate_of"]
+               and hops < MAX_DUPLICATE_HOPS):
+            target, hops = rows[target]["duplicate_of"], hops + 1
+        row = rows.get(target)
+        if row is None or row["status"] == "duplicate":  # unknown, or a chain that never ends
+            result.unknown.append(asked)
+        elif row["status"] == "rejected":
+            result.rejected.append(asked)
+        else:
+            if target != asked:
+                result.originals[asked] = target
+            if target not in result.ids:
+                result.ids.append(target)
+    return result
+
+
+async def linkable_constats(ids: list[int]) -> list[int]:
+    """The constats to link for `ids`, or a French refusal saying which can't be (nothing is
+    written): 400 for an unknown number, 409 for a rejected constat (its state forbids it)."""
+    linkable = await sort_constats(ids)
+    if linkable.refused:
+        refusal = BadRequest if linkable.unknown else Conflict
+        raise refusal(f"{linkable.refusal()} Rien n'a été enregistré.")
+    return linkable.ids
+
+
+# ---------------------------------------------------------------- writes
 
 
 async def create_action(data: ActionInput, user: StaffUser) -> Action:
     """A new action and its links, with a "created" history row and one row per linked constat."""
-    constats = await _existing_constats(data.constats)
     async with write_transaction():
+        # Inside the transaction: a constat rejected meanwhile is refused, not linked.
+        constats = await linkable_constats(data.constats)
         action = Action(
             neighbourhood=data.neighbourhood, axe=data.axe, problem=data.problem, finding=data.finding,
             actions=data.actions, response_gestion=data.response_gestion, response_usage=data.response_usage,
@@ -254,8 +337,8 @@ async def link_constats(action: Action, user: StaffUser, ids: list[int]) -> int:
     """Links constats (already linked ones are left as they are). Returns how many were new."""
     if not ids:
         raise BadRequest("Indiquez le numéro d'un constat à lier, par exemple 12.")
-    await _existing_constats(ids)
     async with write_transaction():
+        ids = await linkable_constats(ids)
         linked = {r["observation"] for r in await ActionObservation.select(ActionObservation.observation).where(
             ActionObservation.action == action.id)}
         new = [i for i in ids if i not in linked]
@@ -284,10 +367,18 @@ async def constat_panel(observation_id: int, actor: Any) -> dict[str, Any] | Non
     if not can(actor, "actions.read"):
         return None
     actions = await actions_of_constat(observation_id)
+    linkable = await sort_constats([observation_id])
+    # A rejected constat answers no action: no button leads to a refusal. A duplicate's buttons
+    # act for its original, and the panel says so.
+    original = next(iter(linkable.originals.values()), None)
+    note = "Ce constat est rejeté : il ne peut pas être lié à une action." if linkable.refused else (
+        f"Ce constat est un doublon du n° {original} : une action créée ou liée d'ici répond au n° {original}."
+        if original else "")
+    can_create = can(actor, "actions.create") and not linkable.refused
+    can_link = can(actor, "actions.link") and not linkable.refused
     choices = []
-    if can(actor, "actions.link"):
+    if can_link:
         linked = {a["id"] for a in actions}
         choices = [row for row in await Action.select(Action.id, Action.axe, Action.problem).order_by(
             Action.id, ascending=False) if row["id"] not in linked]
-    return {"actions": actions, "can_create": can(actor, "actions.create"), "can_link": can(actor, "actions.link"),
-            "choices": choices}
+    return {"actions": actions, "can_create": can_create, "can_link": can_link, "choices": choices, "note": note}

@@ -24,11 +24,20 @@ from .. import clock, gusp
 from ..observations.filters import ObservationFilter, apply
 from ..storage import MediaStore
 from ..tables import Neighbourhood, Observation, Photo, Walk
+from ..urls import url
 from . import manifest
 from .names import archive_name, photo_member
 
 CHUNK_BYTES = 1 << 20  # what one hop to the worker thread hands to the server: few hops, little memory
 _ID_BATCH = 500  # ids per IN (...) query: well under SQLite's and asyncpg's parameter limits
+
+
+def zip_url(filter: ObservationFilter, originals: bool = False) -> str:
+    """The zip's URL for the same filters as a view (the map and the walk page link to it)."""
+    params = filter.params()
+    if originals:
+        params["originals"] = "1"
+    return url("photos.zip", query=params)
 
 
 @dataclass
@@ -141,16 +150,16 @@ async def describe_filter(filter: ObservationFilter, walk: Walk | None) -> list[
         hood = await Neighbourhood.objects().where(Neighbourhood.id == filter.neighbourhood).first()
         lines.append(f"Quartier : {hood.name} ({hood.qpv_code})" if hood else f"Quartier n° {filter.neighbourhood}")
     for name, kind, title in (("issue", "issue", "Enjeu"), ("angle", "angle", "Angle d'analyse"),
-                              ("polarity", "polarity", "Point faible / fort"),
-                              ("status", "observation_status", "Statut")):
+                              ("polarity", "polarity", "Point faible / fort")):
         value = getattr(filter, name)
         if value is not None:
             lines.append(f"{title} : {gusp.label(kind, value)}")
+    lines.append(f"Statut : {filter.status_text()}")  # always: the default leaves constats out
     if filter.date_from is not None:
         lines.append(f"Marches du {clock.date_text(filter.date_from)}")
     if filter.date_to is not None:
         lines.append(f"Marches jusqu'au {clock.date_text(filter.date_to)}")
-    return lines or ["Aucun filtre : tous les constats."]
+    return lines
 
 
 def check_files(plan: ExportPlan, store: MediaStore) -> None:

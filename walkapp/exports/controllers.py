@@ -9,29 +9,18 @@ is sent while it is built, and memory stays flat whatever its size.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from anyio import to_thread
 from litestar import Controller, Request, get
 from litestar.response import Stream
 
 from ..errors import BadRequest
-from ..observations.controllers import media_store
 from ..observations.filters import ObservationFilter
+from ..storage import media_store
 from ..policy import actor_of, allowed, require
 from . import builder
 
-ZIP_PATH = "/exports/photos.zip"
 _YES = {"1", "true", "oui", "on", "yes"}
 _NO = {"", "0", "false", "non", "off", "no"}
-
-
-def zip_url(filter: ObservationFilter, originals: bool = False) -> str:
-    """The zip's URL for the same filters as a view (the map and the walk page call this)."""
-    params = filter.params()
-    if originals:
-        params["originals"] = "1"
-    return ZIP_PATH + (f"?{urlencode(params)}" if params else "")
 
 
 def _originals(value: object) -> bool:
@@ -48,7 +37,7 @@ class ExportController(Controller):
     guards = [allowed("photos.zip")]
     include_in_schema = False
 
-    @get("/photos.zip")
+    @get("/photos.zip", name="photos.zip")
     async def photos_zip(self, request: Request) -> Stream:
         params = request.query_params
         filter, errors = ObservationFilter.from_query(params)

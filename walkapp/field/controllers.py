@@ -12,11 +12,12 @@ from piccolo.query.functions.aggregate import Count
 from .. import gusp
 from ..caching import Revalidated
 from ..errors import NotFound
-from ..observations.controllers import media_store, participant_of
 from ..observations.schemas import ConstatInput
 from ..observations.services import delete_observation, observations_with_photos
 from ..policy import actor_of, require
 from ..settings import STATIC_DIR
+from ..storage import media_store
+from ..urls import url
 from ..tables import Observation, Stop, Walk
 from ..validation import parse_id
 from ..walks import services as walks
@@ -31,7 +32,7 @@ EDITABLE = ("issue", "angle", "polarity", "description", "street")
 
 async def _field_context(request: Request, walk: Walk) -> dict:
     require(actor_of(request), "walk.see", walk)
-    participant = await participant_of(request, walk)
+    participant = await walks.participant_of(actor_of(request), walk)
     # Every phone polls this every few seconds: the latest constats only, counts from SQL.
     observations = await observations_with_photos(Observation.walk == walk.id, limit=FEED_LENGTH)
     counts = {code: 0 for code in gusp.codes("issue")}
@@ -62,20 +63,20 @@ class FieldController(Controller):
     path = "/marches/{walk_id:int}"
     include_in_schema = False
 
-    @get("/terrain")
+    @get("/terrain", name="field.page")
     async def page(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await walks.get_walk(walk_id)
         context = await _field_context(request, walk)
         return render(request, PAGE, **context, streets=await walks.perimeter_streets(walk.neighbourhood.id))
 
-    @get("/fil")
+    @get("/fil", name="field.feed")
     async def live(self, request: Request, walk_id: FromPath[int]) -> Response:
         """The part of the field page every phone polls: haltes, counts, feed. Unchanged since the
         phone's last poll: a 304 without a body (walkapp.caching; static/js/feed.js sends the ETag)."""
         walk = await walks.get_walk(walk_id)
         return Revalidated(render(request, PAGE, block="live", **await _field_context(request, walk)))
 
-    @post("/halte-en-cours", status_code=200)
+    @post("/halte-en-cours", name="field.current_stop", status_code=200)
     async def set_current_stop(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
         """Those who lead the walk move the group to a halte; every phone sees it on its next poll."""
         walk = await walks.get_walk(walk_id)
@@ -88,13 +89,13 @@ class FieldController(Controller):
         walk = await walks.get_walk(walk_id)
         return render(request, PAGE, block="live", **await _field_context(request, walk))
 
-    @get("/constats/{observation_id:int}/modifier")
+    @get("/constats/{observation_id:int}/modifier", name="field.edit_page")
     async def edit_page(self, request: Request, walk_id: FromPath[int], observation_id: FromPath[int]) -> Template:
         walk, observation = await _own_observation(request, walk_id, observation_id)
         return render(request, EDIT, walk=walk, observation=observation, errors={},
                       streets=await walks.perimeter_streets(walk.neighbourhood.id))
 
-    @post("/constats/{observation_id:int}/modifier", status_code=200)
+    @post("/constats/{observation_id:int}/modifier", name="field.edit", status_code=200)
     async def edit(self, request: Request, walk_id: FromPath[int],
                    observation_id: FromPath[int]) -> Response | Template:
         walk, observation = await _own_observation(request, walk_id, observation_id)
@@ -107,26 +108,27 @@ class FieldController(Controller):
         if values:
             await Observation.update({getattr(Observation, k): v for k, v in values.items()}).where(
                 Observation.id == observation.id)
-        return redirect(request, f"/marches/{walk.id}/terrain")
+        return redirect(request, url("field.page", walk_id=walk.id))
 
-    @post("/constats/{observation_id:int}/supprimer", status_code=200)
+    @post("/constats/{observation_id:int}/supprimer", name="field.delete", status_code=200)
     async def delete(self, request: Request, walk_id: FromPath[int], observation_id: FromPath[int]) -> Response:
         walk, observation = await _own_observation(request, walk_id, observation_id, "constat.delete")
         await delete_observation(media_store(), observation)
-        return redirect(request, f"/marches/{walk.id}/terrain")
+        return redirect(request, url("field.page", walk_id=walk.id))
 
 
 class OfflineSupport(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/sw.js", cache_control=None)
+    @get("/sw.js", name="service_worker", cache_control=None)
     async def service_worker(self) -> File:
         # Served from the root so that it may control every page (a worker's scope is its folder).
         return File(path=STATIC_DIR / "js" / "sw.js", media_type="text/javascript", content_disposition_type="inline",
                     headers={"Service-Worker-Allowed": "/", "Cache-Control": "no-cache"})
 
-    @get("/api/v1/csrf", tags=["constats"], opt={ERRORS_OPT: JSON}, summary="Le jeton CSRF à joindre (en-tête X-CSRFToken) aux envois")
+    @get("/api/v1/csrf", name="api.csrf", tags=["constats"], opt={ERRORS_OPT: JSON},
+         summary="Le jeton CSRF à joindre (en-tête X-CSRFToken) aux envois")
     async def csrf_token(self, request: Request) -> dict[str, str]:
         """The outbox asks for a fresh token before sending: the page it was queued from may be old."""
         return {"token": ScopeState.from_scope(request.scope).csrf_token or "", "header": "X-CSRFToken"}

@@ -11,10 +11,9 @@ from litestar.response import File
 
 from ..errors import AppError, Invalid, NotFound
 from ..photos import MAX_BYTES
-from ..settings import get_settings
-from ..storage import MediaStore
+from ..storage import media_store
 from ..tables import Observation, Participant, Photo, Stop, Walk
-from ..walks.services import get_walk, join_walk
+from ..walks.services import get_walk, join_walk, participant_of
 from . import services
 from ..policy import actor_of, require
 from ..web import ERRORS_OPT, JSON
@@ -28,21 +27,9 @@ MAX_FORM_OVERHEAD = 1_000_000
 MAX_UPLOAD_BYTES = MAX_PHOTOS * MAX_BYTES + MAX_FORM_OVERHEAD
 
 
-def media_store() -> MediaStore:
-    return MediaStore(get_settings().media_dir)
-
-
-async def participant_of(request: Request, walk: Walk) -> Participant | None:
-    """The participant row this request acts as on `walk` (policy.Actor holds its id), or None."""
-    participant_id = actor_of(request).participant_in(walk)
-    if participant_id is None:
-        return None
-    return await Participant.objects().where(Participant.id == participant_id).first()
-
-
 async def _acting_participant(request: Request, walk: Walk) -> Participant:
     """Who a new constat is by (the policy has said this request may post into `walk`)."""
-    participant = await participant_of(request, walk)
+    participant = await participant_of(actor_of(request), walk)
     if participant is not None:
         return participant
     user = actor_of(request).user
@@ -60,7 +47,8 @@ async def _photos_of(form) -> list[tuple[bytes, str]]:
     for upload in files:
         content = await upload.read(MAX_BYTES + 1)
         if len(content) > MAX_BYTES:
-            raise AppError(status=413, code="too_large", detail=f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
+            raise AppError(status=413, code="too_large",
+                           detail=f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
         result.append((content, (upload.filename or "")[:200]))
     return result
 
@@ -70,7 +58,7 @@ class ObservationApi(Controller):
     tags = ["constats"]
     opt = {ERRORS_OPT: JSON}
 
-    @post("/walks/{walk_id:int}/observations", request_max_body_size=MAX_UPLOAD_BYTES,
+    @post("/walks/{walk_id:int}/observations", name="api.observations.create", request_max_body_size=MAX_UPLOAD_BYTES,
           summary="Envoyer un constat (multipart, idempotent par client_uuid)")
     async def create(self, request: Request, walk_id: FromPath[int]) -> Response:
         walk = await _walk(walk_id)
@@ -89,7 +77,8 @@ class ObservationApi(Controller):
         body = (await services.observations_with_photos(Observation.id == observation.id))[0]
         return Response(body, status_code=201 if created else 200)
 
-    @get("/walks/{walk_id:int}/observations", summary="Les constats d'une marche, du plus récent au plus ancien")
+    @get("/walks/{walk_id:int}/observations", name="api.observations",
+         summary="Les constats d'une marche, du plus récent au plus ancien")
     async def list(self, request: Request, walk_id: FromPath[int]) -> dict[str, Any]:
         walk = await _walk(walk_id)
         require(actor_of(request), "walk.see", walk)
@@ -97,7 +86,8 @@ class ObservationApi(Controller):
         return {"walk_id": walk.id, "observations": observations}
 
 
-    @route("/{rest:path}", http_method=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @route("/{rest:path}", name="api.unknown", http_method=["GET", "POST", "PUT", "PATCH", "DELETE"],
+           include_in_schema=False)
     async def unknown(self, rest: FromPath[str]) -> None:
         """Any other URL under /api/v1 is an API URL: its 404 is JSON too."""
         raise NotFound("Ressource inconnue de l'API : voir /schema/openapi.json.")
@@ -114,7 +104,7 @@ class PhotoFiles(Controller):
     path = "/photos"
     include_in_schema = False
 
-    @get("/{photo_id:int}/{variant:str}")
+    @get("/{photo_id:int}/{variant:str}", name="photo")
     async def photo(self, request: Request, photo_id: FromPath[int], variant: FromPath[str]) -> File:
         column = _VARIANTS.get(variant)
         photo = await Photo.objects(Photo.observation).where(Photo.id == photo_id).first() if column else None

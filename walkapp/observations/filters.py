@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, NamedTuple
 from collections.abc import Mapping
-from urllib.parse import urlencode
 
 from .. import gusp
 from ..tables import Observation
+from ..urls import query_string
 from ..validation import parse_id
 
 
@@ -33,12 +33,39 @@ class UrlFilter:
 
     def query_string(self, **changes: Any) -> str:
         """`?…` for these filters with some changed (None removes one): links in a matrix, etc."""
-        encoded = urlencode(replace(self, **changes).params())
-        return f"?{encoded}" if encoded else ""
+        return query_string(replace(self, **changes).params())
 
     @property
     def is_empty(self) -> bool:
         return not any(asdict(self).values())
+
+
+# What the map, the matrix, the GeoJSON and the zip show when no status is asked for. Rejected
+# constats and duplicates are not findings of the diagnosis: counting them would inflate the matrix
+# (a duplicate twice) and put refused photos in the committee's files. They stay one choice away.
+DEFAULT_STATUSES = ("new", "validated")
+ALL_STATUSES = "all"  # `?status=all`: every status
+
+
+class StatusChoice(NamedTuple):
+    code: str  # the `status` value in the URL ("" = the default)
+    label: str
+
+
+def _normalised_statuses(raw: str) -> str | None:
+    """`status` as kept in the filter: None for the default, "all", or codes in GUSP order joined
+    by commas ("duplicate,rejected"). Raises ValueError for an unknown word."""
+    if raw.lower() == ALL_STATUSES:
+        return ALL_STATUSES
+    asked = {part.strip() for part in raw.split(",") if part.strip()}
+    if not asked or not all(gusp.is_code("observation_status", code) for code in asked):
+        raise ValueError(raw)
+    ordered = tuple(code for code in gusp.codes("observation_status") if code in asked)
+    if set(ordered) == set(DEFAULT_STATUSES):
+        return None  # the default view's link carries no status
+    if len(ordered) == len(gusp.codes("observation_status")):
+        return ALL_STATUSES
+    return ",".join(ordered)
 
 
 @dataclass(frozen=True)
@@ -48,14 +75,16 @@ class ObservationFilter(UrlFilter):
     issue: str | None = None
     angle: str | None = None
     polarity: str | None = None
-    status: str | None = None
+    status: str | None = None  # None: DEFAULT_STATUSES; "all"; or codes joined by commas
     date_from: dt.date | None = None  # on the walk's date: a walk is one day of constats
     date_to: dt.date | None = None
 
     @classmethod
     def from_query(cls, params: Mapping[str, Any]) -> tuple[ObservationFilter, dict[str, str]]:
         """Reads `?walk=&neighbourhood=&issue=&angle=&polarity=&status=&du=&au=`. Unknown or
-        malformed values are dropped with a French message, never an error page."""
+        malformed values are dropped with a French message, never an error page. `status` is one
+        code, codes separated by commas, or "all"; absent, rejected constats and duplicates are left
+        out."""
         errors: dict[str, str] = {}
         values: dict[str, Any] = {}
 
@@ -70,14 +99,20 @@ class ObservationFilter(UrlFilter):
                     values[name] = number
                 else:
                     errors[name] = f"Filtre « {name} » ignoré : un numéro était attendu."
-        for name, kind in (("issue", "issue"), ("angle", "angle"), ("polarity", "polarity"),
-                           ("status", "observation_status")):
+        for name, kind in (("issue", "issue"), ("angle", "angle"), ("polarity", "polarity")):
             raw = one(name)
             if raw:
                 if gusp.is_code(kind, raw):
                     values[name] = raw
                 else:
                     errors[name] = f"Filtre « {name} » ignoré : valeur inconnue."
+        raw = one("status")
+        if raw:
+            try:
+                values["status"] = _normalised_statuses(raw)
+            except ValueError:
+                errors["status"] = ("Filtre « status » ignoré : valeur inconnue (new, validated, duplicate, "
+                                    "rejected, séparés par des virgules, ou all).")
         for name, key in (("date_from", "du"), ("date_to", "au")):
             raw = one(key)
             if raw:
@@ -97,15 +132,44 @@ class ObservationFilter(UrlFilter):
             clauses.append(Observation.walk == self.walk)
         if self.neighbourhood is not None:
             clauses.append(Observation.walk.neighbourhood == self.neighbourhood)
-        for name in ("issue", "angle", "polarity", "status"):
+        for name in ("issue", "angle", "polarity"):
             value = getattr(self, name)
             if value is not None:
                 clauses.append(getattr(Observation, name) == value)
+        if self.status != ALL_STATUSES:
+            clauses.append(Observation.status.is_in(list(self.statuses)))
         if self.date_from is not None:
             clauses.append(Observation.walk.date >= self.date_from)
         if self.date_to is not None:
             clauses.append(Observation.walk.date <= self.date_to)
         return all_of(clauses)
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """The statuses shown, in GUSP order."""
+        if self.status is None:
+            return DEFAULT_STATUSES
+        if self.status == ALL_STATUSES:
+            return gusp.codes("observation_status")
+        return tuple(self.status.split(","))
+
+    def status_text(self) -> str:
+        """The statuses shown, in French (the zip's LISEZMOI, the map's count)."""
+        if self.status is None:
+            return "Nouveau, Validé (par défaut : sans les constats rejetés ni les doublons)"
+        if self.status == ALL_STATUSES:
+            return "Tous, y compris les constats rejetés et les doublons"
+        return ", ".join(gusp.label("observation_status", code) for code in self.statuses)
+
+    def status_choices(self) -> list[StatusChoice]:
+        """The options of the map's status filter; a combination typed in a URL is kept as one."""
+        choices = [StatusChoice("", "Nouveaux et validés"),
+                   *(StatusChoice(t.code, t.label) for t in gusp.OBSERVATION_STATUSES),
+                   StatusChoice("duplicate,rejected", "Rejetés et doublons"),
+                   StatusChoice(ALL_STATUSES, "Tous, y compris rejetés et doublons")]
+        if self.status is not None and all(c.code != self.status for c in choices):
+            choices.append(StatusChoice(self.status, self.status_text()))
+        return choices
 
     def params(self) -> dict[str, str]:
         """The query-string form, without empty filters."""

@@ -10,6 +10,7 @@ from typing import Any
 from .. import clock, gusp
 from ..errors import Invalid
 from ..tables import Observation, Photo
+from ..urls import url
 from ..validation import clean_text, coordinate, instant, number, parse_id
 
 MAX_DESCRIPTION = 4000
@@ -39,9 +40,9 @@ class ObservationInput:
 
 def photo_urls(photo_id: int) -> dict[str, str]:
     return {
-        "thumb_url": f"/photos/{photo_id}/vignette.jpg",
-        "display_url": f"/photos/{photo_id}/affichage.jpg",
-        "original_url": f"/photos/{photo_id}/original",
+        "thumb_url": url("photo", photo_id=photo_id, variant="vignette.jpg"),
+        "display_url": url("photo", photo_id=photo_id, variant="affichage.jpg"),
+        "original_url": url("photo", photo_id=photo_id, variant="original"),
     }
 
 

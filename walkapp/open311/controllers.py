@@ -11,9 +11,10 @@ from litestar.response import File, Template
 
 from ..errors import AppError, NotFound
 from ..observations import services as observations
-from ..observations.controllers import media_store
+from ..storage import media_store
 from ..policy import actor_of, allowed, open311_condition, require, with_api_key
 from ..tables import Observation, Photo, Walk
+from ..urls import absolute, url
 from ..validation import clean_text, parse_id
 from ..web import ERRORS_OPT, OPEN311, redirect, render
 from . import georeport, keys
@@ -48,31 +49,32 @@ class GeoReportController(Controller):
     tags = ["Open311"]
     opt = {ERRORS_OPT: OPEN311}
 
-    @get(["/discovery.json", "/discovery.xml"], summary="Open311 : découverte du service")
+    @get(["/discovery.json", "/discovery.xml"], name="open311.discovery", summary="Open311 : découverte du service")
     async def discovery(self, request: Request) -> Response:
         base = str(request.base_url).rstrip("/") + self.path + "/"
-        body = {"changeset": CHANGESET, "contact": "", "key_service": base.replace("/v2/", "/cles"),
+        body = {"changeset": CHANGESET, "contact": "", "key_service": absolute(request.base_url, "apikeys.list"),
                 "endpoints": [{"specification": SPEC_URL, "url": base, "changeset": CHANGESET,
                                "type": "production", "formats": ["text/xml", "application/json"]}]}
         return respond(format_of(request), "discovery", body)
 
-    @get(["/services.json", "/services.xml"], summary="Open311 : les sept enjeux")
+    @get(["/services.json", "/services.xml"], name="open311.services", summary="Open311 : les sept enjeux")
     async def services(self, request: Request) -> Response:
         return respond(format_of(request), "services", georeport.services())
 
-    @get("/services/{name:str}", summary="Open311 : définition d'un service (angle, polarité)")
+    @get("/services/{name:str}", name="open311.service", summary="Open311 : définition d'un service (angle, polarité)")
     async def service_definition(self, request: Request, name: FromPath[str]) -> Response:
         code, fmt = split_format(name)
         return respond(fmt, "service_definition", georeport.definition(code))
 
-    @get(["/requests.json", "/requests.xml"], summary="Open311 : les constats (filtres du standard, paginés)")
+    @get(["/requests.json", "/requests.xml"], name="open311.requests",
+         summary="Open311 : les constats (filtres du standard, paginés)")
     async def requests(self, request: Request) -> Response:
         where, page, size = georeport.requests_where(request.query_params)
         rows = await _rows(_and(await readable(request), where), page, size)
         body = await georeport.requests_json(rows, str(request.base_url))
         return respond(format_of(request), "service_requests", body)
 
-    @get("/requests/{name:str}", summary="Open311 : un constat")
+    @get("/requests/{name:str}", name="open311.request", summary="Open311 : un constat")
     async def request_by_id(self, request: Request, name: FromPath[str]) -> Response:
         ident, fmt = split_format(name)
         observation_id = parse_id(ident)
@@ -83,7 +85,9 @@ class GeoReportController(Controller):
             raise AppError(status=404, detail=f"Demande n° {ident} introuvable.")
         return respond(fmt, "service_requests", await georeport.requests_json(rows, str(request.base_url)))
 
-    @post(["/requests.json", "/requests.xml"], summary="Open311 : envoyer un constat (api_key)")
+    # CSRF-exempt (walkapp.security.CSRFUnlessBearer): the api_key is this route's only credential.
+    @post(["/requests.json", "/requests.xml"], name="open311.create", opt={"exclude_from_csrf": True},
+          summary="Open311 : envoyer un constat (api_key)")
     async def create(self, request: Request) -> Response:
         form = await request.form()
         # The spec sends api_key in the form; some clients put it in the query string.
@@ -103,7 +107,7 @@ class GeoReportController(Controller):
                        [{"service_request_id": observation.id, "service_notice": notice, "account_id": None}],
                        status_code=201)
 
-    @get("/media/{name:str}", include_in_schema=False)
+    @get("/media/{name:str}", name="open311.media", include_in_schema=False)
     async def media(self, request: Request, name: FromPath[str]) -> File:
         stem, _, ext = name.rpartition(".")
         photo_id = parse_id(stem)
@@ -119,9 +123,10 @@ class GeoReportController(Controller):
                     media_type="image/jpeg", content_disposition_type="inline",
                     headers={"Cache-Control": "private, max-age=3600"})
 
-    @get("/{rest:path}", include_in_schema=False)
+    @get("/{rest:path}", name="open311.unknown", include_in_schema=False)
     async def unknown(self, request: Request, rest: FromPath[str]) -> Response:
-        raise AppError(status=404, detail="Ressource Open311 inconnue : voir services.json, requests.json, discovery.json.")
+        raise AppError(status=404,
+                       detail="Ressource Open311 inconnue : voir services.json, requests.json, discovery.json.")
 
 
 # ---------------------------------------------------------------- the coordinator's page of keys
@@ -142,11 +147,11 @@ class ApiKeyController(Controller):
     guards = [allowed("apikeys.manage")]
     include_in_schema = False
 
-    @get("/")
+    @get("/", name="apikeys.list")
     async def list_page(self, request: Request) -> Template:
         return await _keys_page(request)
 
-    @post("/", status_code=200)
+    @post("/", name="apikeys.create", status_code=200)
     async def create(self, request: Request) -> Template:
         form = await request.form()
         errors: dict[str, str] = {}
@@ -166,9 +171,9 @@ class ApiKeyController(Controller):
         row, key = await keys.create_key(name, walk, request.user)
         return await _keys_page(request, status_code=201, new_key=key, new_row=row, walk_of_new=walk)
 
-    @post("/{key_id:int}/revoquer", status_code=200)
+    @post("/{key_id:int}/revoquer", name="apikeys.revoke", status_code=200)
     async def revoke(self, request: Request, key_id: FromPath[int]) -> Response:
         if not await keys.revoke(key_id):
             raise NotFound("Cette clé n'existe pas.")
-        return redirect(request, "/open311/cles")
+        return redirect(request, url("apikeys.list"))
 

@@ -15,6 +15,7 @@ from ..errors import AppError
 from ..observations.filters import all_of
 from ..observations.schemas import MAX_DESCRIPTION, MAX_STREET, ConstatInput, ObservationInput
 from ..tables import Observation, ObservationEvent, Photo
+from ..urls import absolute
 from ..validation import clean_text, instant, parse_id, parse_int
 
 GROUP = "Enjeux GUSP"
@@ -109,13 +110,12 @@ async def requests_json(rows: list[dict[str, Any]], base_url: str) -> list[dict[
                 ObservationEvent.observation):
             # SQLite gives MAX(at) back as text, PostgreSQL as a datetime: one type for max().
             updated[event["observation"]] = clock.as_utc(event["at"])
-    base = base_url.rstrip("/")
-    return [request_json(row, f"{base}{media_path(first_photo[row['id']])}" if row["id"] in first_photo else "",
+    return [request_json(row, media_url(base_url, first_photo[row["id"]]) if row["id"] in first_photo else "",
                          updated.get(row["id"])) for row in rows]
 
 
-def media_path(photo_id: int) -> str:
-    return f"/open311/v2/media/{photo_id}.jpg"
+def media_url(base_url: str, photo_id: int) -> str:
+    return absolute(base_url, "open311.media", name=f"{photo_id}.jpg")
 
 
 def _one(params: Mapping[str, Any], name: str, max_length: int = 2000) -> str:

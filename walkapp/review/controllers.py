@@ -12,11 +12,12 @@ from litestar.response import Template
 
 from .. import gusp
 from ..errors import NotFound
-from ..exports.controllers import zip_url
-from ..actions.services import constat_panel
+from ..exports.builder import zip_url
+from ..actions.services import constat_panel, sort_constats
 from ..observations.filters import ObservationFilter
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
+from ..urls import url
 from ..validation import parse_id
 from ..walks.services import perimeter_streets
 from ..web import ERRORS_OPT, JSON, redirect, render
@@ -55,6 +56,8 @@ async def _map_context(request: Request) -> dict[str, Any]:
         "shown": len(points), "matrix": await services.matrix(where),
         "zip_url": zip_url(chosen) if can(actor_of(request), "photos.zip") else None,
         "without_position": await _count_without_position(where),
+        "set_aside": await _count_set_aside(chosen),
+        "field_walk": walk if walk is not None and actor_of(request).participant_in(walk) else None,
     }
 
 
@@ -68,6 +71,15 @@ async def _centre(walk: Walk | None) -> tuple[float, float]:
 async def _count_without_position(where) -> int:
     query = Observation.count().where(Observation.lat.is_null())
     return await (query.where(where) if where is not None else query)
+
+
+async def _count_set_aside(chosen: ObservationFilter) -> int:
+    """How many rejected or duplicate constats the default status filter leaves out (0 when a status
+    was asked for): the map says so, so a count lower than the walk's total is never a mystery."""
+    if chosen.status is not None:
+        return 0
+    hidden = dataclasses.replace(chosen, status="duplicate,rejected").where()
+    return await Observation.count().where(hidden)
 
 
 async def _visible_observation(request: Request, observation_id: int) -> Observation:
@@ -86,29 +98,34 @@ class ReviewController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/carte")
+    @get("/carte", name="map")
     async def map_page(self, request: Request) -> Template:
         context = await _map_context(request)
         # The address bar shows the filters, without the empty ones: a link shared in a meeting
         # opens the same view.
-        return render(request, MAP, block="results", push_url="/carte" + context["filter"].query_string(), **context)
+        return render(request, MAP, block="results", push_url=url("map") + context["filter"].query_string(), **context)
 
-    @get("/carte/liste")
+    @get("/carte/liste", name="map.list")
     async def list_in_view(self, request: Request) -> Template:
         """The map's list: the filtered constats inside `bbox=W,S,E,N` (the map's view), as HTML
         rows rendered here (escaped), so the page's script never carries user text."""
         chosen, _, _ = await scoped_filter(request)
         bbox = services.parse_bbox(request.query_params.get("bbox", ""))
         in_view = await services.list_in_view(chosen.where(), bbox)
-        return render(request, "review/_list.html", in_view=in_view)
+        # Rows of constats no action may answer (rejected, shown on request) get no selection box.
+        unselectable = set((await sort_constats([row["id"] for row in in_view.rows])).rejected)
+        return render(request, "review/_list.html", in_view=in_view, unselectable=unselectable)
 
-    @get("/carte/popup/{observation_id:int}")
+    @get("/carte/popup/{observation_id:int}", name="map.popup")
     async def popup(self, request: Request, observation_id: FromPath[int]) -> Template:
         observation = await _visible_observation(request, observation_id)
         photos = await services.photos_of(observation.id)
-        return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None)
+        # A constat no action may answer (rejected) gets no box for the selection tray.
+        selectable = not (await sort_constats([observation.id])).refused
+        return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None,
+                      selectable=selectable)
 
-    @get("/constats/{observation_id:int}")
+    @get("/constats/{observation_id:int}", name="constat.page")
     async def constat_page(self, request: Request, observation_id: FromPath[int]) -> Template:
         return render(request, CONSTAT, **await self._constat_context(request, observation_id))
 
@@ -135,15 +152,15 @@ class ReviewController(Controller):
     async def _after_change(self, request: Request, observation_id: int) -> Response | Template:
         if getattr(request, "htmx", False):
             return render(request, CONSTAT, block="review", **await self._constat_context(request, observation_id))
-        return redirect(request, f"/constats/{observation_id}")
+        return redirect(request, url("constat.page", observation_id=observation_id))
 
-    @post("/constats/{observation_id:int}/requalifier", status_code=200)
+    @post("/constats/{observation_id:int}/requalifier", name="constat.requalify", status_code=200)
     async def requalify(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
         user, observation = await _reviewed_observation(request, observation_id)
         await services.requalify(observation, user, await request.form())
         return await self._after_change(request, observation_id)
 
-    @post("/constats/{observation_id:int}/statut", status_code=200)
+    @post("/constats/{observation_id:int}/statut", name="constat.status", status_code=200)
     async def change_status(self, request: Request, observation_id: FromPath[int]) -> Response | Template:
         user, observation = await _reviewed_observation(request, observation_id)
         form = await request.form()
@@ -154,7 +171,7 @@ class ReviewController(Controller):
                                   parse_id(form.get("duplicate_of")))
         return await self._after_change(request, observation_id)
 
-    @get("/api/v1/observations.geojson", include_in_schema=True, tags=["constats"],
+    @get("/api/v1/observations.geojson", name="api.geojson", include_in_schema=True, tags=["constats"],
          summary="Les constats filtrés en GeoJSON (RFC 7946), pour QGIS et les autres SIG",
          media_type="application/geo+json", opt={ERRORS_OPT: JSON})
     async def geojson(self, request: Request) -> Response:

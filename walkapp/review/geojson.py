@@ -8,6 +8,7 @@ from .. import gusp
 from ..observations.filters import ObservationFilter
 from ..observations.services import observations_with_photos
 from ..tables import Observation, Walk
+from ..urls import absolute
 
 
 def _absolute(base_url: str, photo: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +32,7 @@ async def feature_collection(chosen: ObservationFilter, base_url: str) -> dict[s
                 "polarity_label": gusp.label("polarity", item["polarity"]),
                 "status_label": gusp.label("observation_status", item["status"]),
                 "walk_title": walk_titles.get(item["walk_id"]),
-                "url": f"{base_url}/constats/{item['id']}",
+                "url": absolute(base_url, "constat.page", observation_id=item["id"]),
                 "photos": [_absolute(base_url, p) for p in item["photos"]],
             },
         })

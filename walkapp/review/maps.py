@@ -22,6 +22,7 @@ from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from .. import gusp
+from ..urls import template
 
 ISSUE_INDEX = {code: index for index, code in enumerate(gusp.codes("issue"))}
 POSITIVE_RING = "#1B7F3B"
@@ -35,6 +36,7 @@ class LocalFastMarkerCluster(FastMarkerCluster):
 # Builds each marker from a data row; colours and the popup URL come from our taxonomy and routes.
 _CALLBACK = """(function () {
   var colours = %(colours)s;
+  var popupUrl = %(popup_url)s;
   return function (row) {
     var marker = L.circleMarker([row[0], row[1]], {
       radius: 9, fillColor: colours[row[3]], fillOpacity: 0.9,
@@ -44,7 +46,7 @@ _CALLBACK = """(function () {
     marker.options.walkappIssue = row[3];  // the cluster's ring counts it (static/js/map-rings.js)
     marker.bindPopup("Chargement…", {maxWidth: 280, minWidth: 220});
     marker.on("popupopen", function (event) {
-      fetch("/carte/popup/" + row[2], {credentials: "same-origin"})
+      fetch(popupUrl.replace("{observation_id}", row[2]), {credentials: "same-origin"})
         .then(function (r) { return r.ok ? r.text() : "<p>Constat indisponible.</p>"; })
         .then(function (html) { event.popup.setContent(html); })
         .catch(function () { event.popup.setContent("<p>Hors ligne : détails indisponibles.</p>"); });
@@ -114,7 +116,8 @@ def observation_map(points: Sequence[Sequence], stops: Sequence[dict], tiles_url
     data = [[p[0], p[1], p[2], ISSUE_INDEX.get(p[3], 0), 1 if p[4] == "positive" else 0] for p in points]
     colours = json.dumps([t.colour for t in gusp.ISSUES])
     cluster = LocalFastMarkerCluster(
-        data, callback=_CALLBACK % {"colours": colours, "ring": POSITIVE_RING},
+        data, callback=_CALLBACK % {"colours": colours, "ring": POSITIVE_RING,
+                                    "popup_url": json.dumps(template("map.popup"))},
         options={"maxClusterRadius": 45, "disableClusteringAtZoom": 19, "chunkedLoading": True},
         # Rings of issue colours in proportion, drawn by static/js/map-rings.js (loaded by the page).
         icon_create_function="walkappRings.clusterIcon",

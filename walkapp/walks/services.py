@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import segno
 
@@ -13,7 +14,11 @@ from ..db import write_transaction
 from ..errors import BadRequest, Forbidden, NotFound
 from ..security import new_token
 from ..tables import Neighbourhood, Participant, StaffUser, Stop, Street, Walk
+from ..urls import absolute
 from ..validation import clean_text, coordinate, french_date, parse_id, required_text
+
+if TYPE_CHECKING:
+    from ..policy import Actor
 
 MAX_TITLE = 200
 MAX_STOP_NAME = 200
@@ -162,7 +167,7 @@ async def set_status(walk: Walk, status: str) -> None:
 
 
 def join_url(base_url: str, walk: Walk) -> str:
-    return f"{base_url.rstrip('/')}/j/{walk.join_secret}"
+    return absolute(base_url, "join.page", secret=walk.join_secret)
 
 
 def join_qr_svg(url: str) -> str:
@@ -194,6 +199,14 @@ async def join_walk(walk: Walk, display_name: str, user: StaffUser | None) -> Pa
                               user=user.id if user else None, token=new_token())
     await participant.save()
     return participant
+
+
+async def participant_of(actor: Actor, walk: Walk) -> Participant | None:
+    """The participant row `actor` acts as on `walk` (the Actor holds only its id), or None."""
+    participant_id = actor.participant_in(walk)
+    if participant_id is None:
+        return None
+    return await Participant.objects().where(Participant.id == participant_id).first()
 
 
 async def participant_by_token(walk_id: int, token: str | None) -> Participant | None:
