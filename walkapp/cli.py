@@ -51,8 +51,7 @@ async def demo(url: str, only_if_empty: bool) -> None:
     demo is among them its three lines are printed again (`make run` shows them on every start)."""
     from . import db
     from .demo import DEMO_PASSWORD, load_demo, loaded_demo
-    from .settings import get_settings
-    from .storage import MediaStore
+    from .storage import media_store
     from .walks.services import join_url
 
     await migrate(quiet=True)
@@ -64,7 +63,7 @@ async def demo(url: str, only_if_empty: bool) -> None:
                 print("demo: la base contient déjà des marches, démo non chargée")
                 return
         else:
-            loaded = await load_demo(MediaStore(get_settings().media_dir))
+            loaded = await load_demo(media_store())
     finally:
         await db.release()
     print(f"url: {url}")
@@ -98,8 +97,7 @@ async def export_photos(args: argparse.Namespace) -> None:
     from . import db
     from .exports import builder
     from .observations.filters import ObservationFilter
-    from .settings import get_settings
-    from .storage import MediaStore
+    from .storage import media_store
 
     out = Path(args.out)
     if not out.parent.is_dir():
@@ -111,7 +109,7 @@ async def export_photos(args: argparse.Namespace) -> None:
         raise SystemExit(f"export-photos: {error.message}") from None
     finally:
         await db.release()
-    zs = builder.build_zip(plan, MediaStore(get_settings().media_dir))
+    zs = builder.build_zip(plan, media_store())
     size = builder.write_file(zs, out)
     missing = len(plan.missing)
     print(f"export-photos: {out} ({len(plan.rows)} constats, {len(plan.photos) - missing} photos, "

@@ -22,13 +22,13 @@ from jinja2 import pass_context
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
+from .caching import STATIC_PATH
 from .urls import url
 
 NONCE_KEY = "walkapp.csp_nonce"
 HSTS = "max-age=31536000"
 # The static files' mount (app.py); with the service worker, the answers that are the same for
 # everyone and may be cached, even for staff.
-STATIC_PREFIX = "/static/"
 
 
 def tiles_source(tiles_url: str) -> str:
@@ -77,7 +77,7 @@ def csp_nonce(context) -> str:
 
 def security_headers(tiles_url: str):
     """The before_send hook, for the app's tile server."""
-    shared = (STATIC_PREFIX, url("service_worker"))
+    shared = (STATIC_PATH + "/", url("service_worker"))
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start" or scope["type"] != "http":

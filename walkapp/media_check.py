@@ -21,12 +21,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .photos import PHOTO_FOLDERS
 from .storage import TEMPORARY_SUFFIX
 
 # An upload lasts seconds; an hour leaves a wide margin before a file counts as abandoned.
 DEFAULT_MIN_AGE = 3600
 # The folders photos.store() writes into; files elsewhere in the media folder are not ours to judge.
-PHOTO_FOLDERS = ("originals", "display", "thumbs")
 # storage.temporary_name() and settings.load_or_create_secret(): `.name.<pid>.<hex>.tmp`.
 _WRITER_PID = re.compile(r"\.(\d+)\.[0-9a-f]+" + re.escape(TEMPORARY_SUFFIX) + "$")
 

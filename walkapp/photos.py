@@ -133,14 +133,19 @@ def process(data: bytes, filename: str = "") -> ProcessedPhoto:
     )
 
 
+# The folders of a photo's three files under the media folder (media_check scans these).
+ORIGINALS, DISPLAY, THUMBS = "originals", "display", "thumbs"
+PHOTO_FOLDERS = (ORIGINALS, DISPLAY, THUMBS)
+
+
 def stored_paths(processed: ProcessedPhoto) -> StoredPhoto:
     """Where a processed photo's three files go (content-addressed: known before writing)."""
     sha = processed.sha256
     return StoredPhoto(
         processed,
-        original_path=MediaStore.content_path("originals", sha, processed.extension),
-        display_path=MediaStore.content_path("display", sha, "jpg"),
-        thumb_path=MediaStore.content_path("thumbs", sha, "jpg"),
+        original_path=MediaStore.content_path(ORIGINALS, sha, processed.extension),
+        display_path=MediaStore.content_path(DISPLAY, sha, "jpg"),
+        thumb_path=MediaStore.content_path(THUMBS, sha, "jpg"),
     )
 
 
