@@ -78,7 +78,11 @@ async def test_constat_with_photo_reaches_another_phone(phone, live_server):
     await expect(item).to_contain_text("Déchets", timeout=5_000)
     await expect(item).to_contain_text("Zoé")
     await expect(item.locator("img")).to_have_attribute("src", f"/photos/{photo.id}/vignette.jpg")
-    assert await item.locator("img").evaluate("e => e.complete && e.naturalWidth > 0")
+    # The thumbnail loads (lazily, and the feed's poll may swap the block meanwhile): wait for it.
+    await ali.wait_for_function(
+        "() => { const i = document.querySelector('.feed-item img'); return i && i.complete && i.naturalWidth > 0 }",
+        timeout=10_000,
+    )
     await expect(ali.locator(".counts")).to_contain_text("Déchets 1")
     # Only the author may edit or delete it.
     await expect(zoe.locator(".feed-item").first.get_by_role("link", name="Modifier")).to_be_visible()
