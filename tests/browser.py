@@ -97,6 +97,20 @@ async def set_visibility(page: Page, state: str) -> None:
     await page.evaluate(_SET_VISIBILITY, state)
 
 
+async def service_worker_controls(page: Page) -> None:
+    """Wait until the service worker controls the page, and a moment for it to keep what it fetched."""
+    await page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    await page.wait_for_timeout(500)
+
+
+async def image_loaded(page: Page, selector: str, timeout: float = 10_000) -> None:
+    """Wait until the first image matching `selector` has loaded with pixels. A single check races
+    with lazy loading and with htmx swapping the block (a feed poll): wait, don't look once."""
+    await page.wait_for_function(
+        "s => { const i = document.querySelector(s); return !!i && i.complete && i.naturalWidth > 0 }",
+        arg=selector, timeout=timeout)
+
+
 def problems(page: Page) -> list[str]:
     return page.problems  # type: ignore[attr-defined]
 

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from playwright.async_api import expect
 
-from browser import problems
+from browser import image_loaded, problems, service_worker_controls
 from conftest import PHOTOS, make_walk
 
 from walkapp.tables import Observation, Photo
@@ -78,11 +78,7 @@ async def test_constat_with_photo_reaches_another_phone(phone, live_server):
     await expect(item).to_contain_text("Déchets", timeout=5_000)
     await expect(item).to_contain_text("Zoé")
     await expect(item.locator("img")).to_have_attribute("src", f"/photos/{photo.id}/vignette.jpg")
-    # The thumbnail loads (lazily, and the feed's poll may swap the block meanwhile): wait for it.
-    await ali.wait_for_function(
-        "() => { const i = document.querySelector('.feed-item img'); return i && i.complete && i.naturalWidth > 0 }",
-        timeout=10_000,
-    )
+    await image_loaded(ali, ".feed-item img")
     await expect(ali.locator(".counts")).to_contain_text("Déchets 1")
     # Only the author may edit or delete it.
     await expect(zoe.locator(".feed-item").first.get_by_role("link", name="Modifier")).to_be_visible()
@@ -95,8 +91,7 @@ async def test_offline_constats_survive_a_reload_and_leave_exactly_once(phone, l
     walk = await make_walk("open")
     page = await join(phone, base, walk, "Zoé")
     # The service worker takes control and keeps this page for the offline reload.
-    await page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-    await page.wait_for_timeout(500)
+    await service_worker_controls(page)
 
     await page.context.set_offline(True)
     await expect(page.locator("#network")).to_contain_text("Hors ligne")

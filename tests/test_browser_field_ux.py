@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from browser import problems, sign_in
+from browser import image_loaded, problems, service_worker_controls, sign_in
 from conftest import PHOTOS, make_user, make_walk
 from test_browser_capture import LILLERS, join, make_constat, server_count, wait_for_count
 
@@ -90,7 +90,7 @@ async def test_a_draft_with_its_photo_survives_a_reload(phone, live_server):
     await expect(form.get_by_role("radio", name="Propreté, entretien")).to_be_checked()
     await expect(form.get_by_role("radio", name="Point fort")).to_be_checked()
     await expect(page.locator("#photo-previews img")).to_have_count(1)
-    assert await page.locator("#photo-previews img").evaluate("e => e.complete && e.naturalWidth > 0")
+    await image_loaded(page, "#photo-previews img")
     # Sent, the draft is gone: the next reload opens no form.
     await page.get_by_role("button", name="Enregistrer le constat").click()
     await expect(form).to_be_hidden()
@@ -249,8 +249,7 @@ async def test_an_offline_reload_says_it_is_offline(phone, live_server):
     base = live_server["url"]
     walk = await make_walk("open")
     page = await join(phone, base, walk, "Zoé")
-    await page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-    await page.wait_for_timeout(500)
+    await service_worker_controls(page)
     await page.context.set_offline(True)
     await make_constat(page, "Propreté", "Conception", "Hors ligne", None)
     await page.reload()

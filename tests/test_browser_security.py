@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from browser import problems, sign_in
+from browser import problems, service_worker_controls, sign_in
 from conftest import PHOTOS, make_user, make_walk
 from test_api_observations import join as join_by_client
 from test_browser_capture import join, make_constat, server_count, wait_for_count
@@ -95,11 +95,6 @@ async def _cached_urls(page) -> list[str]:
     }""")
 
 
-async def _controlled(page) -> None:
-    await page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
-    await page.wait_for_timeout(500)
-
-
 async def test_no_staff_page_is_readable_offline_after_sign_out(phone, live_server):
     base = live_server["url"]
     walk = await make_walk("open")
@@ -107,7 +102,7 @@ async def test_no_staff_page_is_readable_offline_after_sign_out(phone, live_serv
     page = await phone()
     await sign_in(page, base, agent.email)
     await page.goto(f"{base}/marches/{walk.id}/terrain")  # installs the service worker
-    await _controlled(page)
+    await service_worker_controls(page)
     for path in ("/marches", f"/marches/{walk.id}", "/carte", f"/marches/{walk.id}/terrain"):
         await page.goto(base + path)
         await expect(page.locator("h1").first).to_be_visible()
@@ -132,7 +127,7 @@ async def test_outbox_survives_sign_out_and_another_join_and_leaves_once(phone, 
     first = await make_walk("open", title="Première marche")
     second = await make_walk("open", title="Seconde marche")
     page = await join(phone, base, first, "Zoé")
-    await _controlled(page)
+    await service_worker_controls(page)
     # The upload fails (a dead spot): the constat waits in the outbox.
     await page.context.route("**/api/v1/walks/*/observations", lambda route: route.abort("internetdisconnected"))
     await make_constat(page, "Propreté", "Conception", "En attente pendant la sortie")

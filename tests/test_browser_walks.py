@@ -16,7 +16,15 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from browser import assert_every_field_labelled, assert_fits_phone_width, injected, problems, screenshot, sign_in
+from browser import (
+    assert_every_field_labelled,
+    assert_fits_phone_width,
+    image_loaded,
+    injected,
+    problems,
+    screenshot,
+    sign_in,
+)
 from conftest import PASSWORD, make_neighbourhood, make_user, make_walk
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("server_log_stays_clean")]
@@ -208,4 +216,4 @@ async def test_qr_code_shows_on_the_walk_page(phone, live_server):
     await page.goto(f"{base}/marches/{walk.id}")
     qr = page.get_by_role("img", name="Code QR du lien pour rejoindre la marche")
     await expect(qr).to_be_visible()
-    assert await qr.evaluate("e => e.complete && e.naturalWidth > 0"), "the QR code image does not render"
+    await image_loaded(page, "img.qr")  # the QR code renders
