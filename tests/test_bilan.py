@@ -423,3 +423,36 @@ async def test_the_xlsx_prints_through_libreoffice(known, client, tmp_path):
     sheets = 3
     assert sheets <= pages <= 14, pages
     assert all(("Enjeu" in page or "N°" in page) for page in texts), [page[:200] for page in texts]
+
+
+# ---------------------------------------------------------------- the PDF
+
+async def test_the_pdf_opens_with_one_page_per_enjeu(known, client):
+    await _filled(known)
+    await sign_in(client, "committee", "comite@ville.example")
+    response = await client.get(f"/bilan.pdf?annee={YEAR}&quartier={known['hood'].id}")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == f'attachment; filename="bilan-{YEAR}-QP062057.pdf"'
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(response.content))
+    first = reader.pages[0]
+    assert (round(float(first.mediabox.width)), round(float(first.mediabox.height))) == (595, 842)  # A4 portrait
+    texts = [" ".join(page.extract_text().split()) for page in reader.pages]
+    assert 8 <= len(texts) <= 16, len(texts)  # the synthesis, then each enjeu from a new page
+    assert f"Bilan {YEAR} de la GUSP — Ville Centre" in texts[0] and "Synthèse des sept enjeux" in texts[0]
+    starts = [n for n, text in enumerate(texts) for t in ("1. Ambiance urbaine", "4. Gestion de tous les types")
+              if t in text]
+    assert len(starts) == 2 and starts[0] >= 1
+    dechets = " ".join(texts[starts[1]:])
+    assert "Nombre de rendez-vous Encombrants" in dechets and "Source : CABBALR" in dechets
+    assert "=HYPERLINK(\"http://x\") moins de dépôts" in dechets  # the assessment, as typed
+    assert "Saisir" not in " ".join(texts) and "Imprimer" not in " ".join(texts)  # no controls on paper
+
+
+async def test_the_pdf_of_an_empty_year(known, client):
+    await sign_in(client, "agent", "agent@ville.example")
+    response = await client.get(f"/bilan.pdf?annee=2010&quartier={known['hood'].id}")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    bad = await client.get("/bilan.pdf?annee=deux-mille")
+    assert bad.status_code == 400 and "Année" in shown(bad)

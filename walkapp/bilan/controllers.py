@@ -19,6 +19,7 @@ from . import exports, queries, services
 
 PAGE = "bilan/page.html"
 FRAGMENTS = "bilan/_fragments.html"
+PRINT = "bilan/print.html"
 
 
 def _user(request: Request) -> Any:
@@ -80,6 +81,20 @@ class BilanController(Controller):
         body = exports.to_xlsx(scope, await queries.bilan(scope))
         return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          exports.file_name(scope, "xlsx"))
+
+    @get("/bilan.pdf", name="bilan.pdf")
+    async def pdf(self, request: Request) -> Response:
+        """The same bilan as a PDF, A4 portrait (walkapp/pdf.py, off the event loop)."""
+        import anyio
+
+        from ..pdf import html_to_pdf
+
+        scope = await _scope(request.query_params, need_neighbourhood=True)
+        html = request.app.template_engine.get_template(PRINT).render(
+            request=request, scope=scope, bilan=await queries.bilan(scope), today=clock.today(), editing="",
+            can_edit=False)
+        body = await anyio.to_thread.run_sync(html_to_pdf, html, str(request.base_url))
+        return _download(body, "application/pdf", exports.file_name(scope, "pdf"))
 
     # ------------------------------------------------------------ an entered indicator, inline
 
