@@ -406,7 +406,7 @@ CONVENTION_INDICATORS: dict[str, tuple[Indicator, ...]] = {
                   description="Mis en œuvre sur les chantiers de la commune."),
     ),
     "dechets": (
-        Indicator("dechets.tri", "Qualité du tri sur les quartiers", unit="% de refus de tri"),
+        Indicator("dechets.tri", "Qualité du tri sur les quartiers", unit="%"),
         Indicator("dechets.encombrants", "Nombre de rendez-vous Encombrants", unit="rendez-vous"),
         Indicator("dechets.sensibilisation", "Actions de sensibilisation menées sur les déchets", unit="actions"),
     ),

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.response import Redirect, Template
 
 from .. import clock, gusp
-from ..errors import AppError, BadRequest
+from ..errors import AppError, BadRequest, Invalid
 from ..policy import actor_of, allowed, can, require
 from ..urls import url
 from ..web import redirect, render
@@ -168,7 +168,7 @@ class BilanController(Controller):
             if getattr(request, "htmx", False):
                 return _fragment(request, "assessment_form", status_code=422, scope=scope, e=enjeu, errors=errors,
                                  raw={"text": str(form.get("text") or "")})
-            raise services.Invalid(" ".join(errors.values()), fields=errors)
+            raise Invalid(" ".join(errors.values()), fields=errors)
         await services.save_assessment(scope, axe, text, user)
         if not getattr(request, "htmx", False):
             return redirect(request, _page_url(scope, f"appreciation-{axe}"))
