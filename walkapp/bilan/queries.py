@@ -124,9 +124,15 @@ def median_days(rows: list[dict[str, Any]], done_at: Mapping[int, dt.datetime]) 
 
 async def revisit_outcomes(hood_id: int, year: int) -> dict[str, int] | None:
     """Re-visit outcomes by issue: constats re-visited by a follow-up walk of the year and found
-    « résolu » or « amélioré ». FOLLOWUP: the re-visits of constats are made on the `followup`
-    branch; until they exist here this answers None and the indicator shows "—". Plug the count
-    in here (one query on the re-visit table, grouped by the constat's issue)."""
+    « résolu » or « amélioré ».
+
+    FOLLOWUP — the one place to plug them in. The re-visits are made on the `followup` branch
+    (migration 0007: `Observation.revisit_of` and `Observation.outcome`, codes of gusp.OUTCOMES).
+    Once merged: count the re-visits (Observation rows with `revisit_of` set) of the
+    neighbourhood's walks dated in the year, kept by the review (ObservationFilter's default
+    statuses), whose `outcome` is "resolu" or "ameliore", grouped by their `issue`, and return
+    {issue: count} (0 for an issue without one). Until then this answers None and the indicator
+    "Constats revisités : résolus ou améliorés" shows "—" (not comparable)."""
     return None
 
 
