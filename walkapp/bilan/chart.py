@@ -45,10 +45,13 @@ def svg(chart_id: str, title: str, bars: Sequence[dict[str, Any]], year: int) ->
         out.append(f'<pattern id="{escape(chart_id)}-h{n}" width="4" height="4" patternUnits="userSpaceOnUse" '
                    f'patternTransform="rotate(45)"><rect width="4" height="4" fill="#FFFFFF"/>'
                    f'<line x1="0" y1="0" x2="0" y2="4" stroke="{escape(bar["colour"])}" stroke-width="2"/></pattern>')
+    out.append(f'<pattern id="{escape(chart_id)}-hl" width="4" height="4" patternUnits="userSpaceOnUse" '
+               f'patternTransform="rotate(45)"><rect width="4" height="4" fill="#FFFFFF"/>'
+               f'<line x1="0" y1="0" x2="0" y2="4" stroke="{INK}" stroke-width="2"/></pattern>')
     out.append("</defs>")
     # The legend: which bar is which year.
     out.append(f'<g font-family="sans-serif" font-size="11" fill="{INK}">'
-               f'<rect x="{LABEL_WIDTH}" y="6" width="14" height="10" fill="url(#{escape(chart_id)}-h0)" '
+               f'<rect x="{LABEL_WIDTH}" y="6" width="14" height="10" fill="url(#{escape(chart_id)}-hl)" '
                f'stroke="{INK}" stroke-width="1"/><text x="{LABEL_WIDTH + 18}" y="15">{year - 1}</text>'
                f'<rect x="{LABEL_WIDTH + 60}" y="6" width="14" height="10" fill="{INK}"/>'
                f'<text x="{LABEL_WIDTH + 78}" y="15">{year}</text></g>')
