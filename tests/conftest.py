@@ -100,6 +100,7 @@ TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation"
           "observation_event", "photo", "observation",
           "participant", "stop",
           "walk", "staff_user", "street", "partner", "neighbourhood")
+TABLES = ("bilan_event", "indicator_value", "assessment", "local_indicator") + TABLES  # the bilan's
 
 
 @pytest.fixture(autouse=True)

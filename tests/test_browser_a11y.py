@@ -87,7 +87,8 @@ def staff_pages(site) -> list[str]:
     walk = site["walk"].id
     return ["/marches", f"/marches/{walk}", "/marches/nouvelle", "/carte", f"/constats/{site['constat']}",
             "/actions", "/actions/nouvelle", f"/actions/{site['action']}", "/actions/bilan",
-            "/open311/cles", "/compte", "/comptes", "/page-qui-n-existe-pas"]
+            "/open311/cles", "/compte", "/comptes", "/page-qui-n-existe-pas",
+            "/bilan", "/bilan?modifier=dechets.encombrants", "/bilan?modifier=appreciation.dechets"]
 
 
 async def settle(page) -> None:

@@ -58,6 +58,8 @@ MATRIX = {  # verb:          anon  part  other key  agent agent2 comm coord
     "actions.edit":          ".     .     .     .     .     .     .    Y",
     "actions.link":          ".     .     .     .     .     .     .    Y",
     "actions.follow":        ".     .     .     .     Y     .     .    Y",
+    "bilan.read":            ".     .     .     .     Y     Y     Y    Y",
+    "bilan.edit":            ".     .     .     .     .     .     .    Y",
 }
 
 
@@ -224,6 +226,12 @@ def http_rows(s: dict) -> list[tuple[str, str, str, dict | None]]:
         ("actions.link", "POST", f"/actions/{a}/constats", {"constats": str(c)}),
         ("open311.read", "GET", f"/open311/v2/requests/{c}.json", None),
         ("constat.create", "POST", f"/api/v1/walks/{w}/observations", None),
+        ("bilan.read", "GET", f"/bilan?annee=2026&quartier={s['walk'].neighbourhood}", None),
+        ("bilan.read", "GET", f"/bilan.xlsx?annee=2026&quartier={s['walk'].neighbourhood}", None),
+        ("bilan.edit", "POST", "/bilan/valeur", {"annee": "2026", "quartier": str(s["walk"].neighbourhood),
+                                                 "indicateur": "dechets.encombrants", "value": "37"}),
+        ("bilan.edit", "POST", "/bilan/appreciation", {"annee": "2026", "quartier": str(s["walk"].neighbourhood),
+                                                       "enjeu": "dechets", "text": "Moins de dépôts."}),
     ]
 
 

@@ -24,6 +24,7 @@ from .errors import NotFound
 from .validation import MAX_ID
 from .accounts.controllers import AccountController, StaffAccountController
 from .actions.controllers import ActionController
+from .bilan.controllers import BilanController
 from .settings import STATIC_DIR, TEMPLATES_DIR, Settings, get_settings
 from .headers import security_headers
 from .policy import ActorMiddleware
@@ -53,6 +54,7 @@ ROUTES = [
     ApiKeyController,
     ReviewController,
     ActionController,
+    BilanController,
 ]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 

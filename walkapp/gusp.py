@@ -275,3 +275,165 @@ def template_globals() -> dict[str, object]:
         "gusp_term": term,
         "text_colour": text_colour,  # the text on a colour that is not a term's (a '#555' fallback)
     }
+
+
+# ---------------------------------------------------------------- the bilan: objectives and indicators
+# The comité de pilotage's end-of-year evaluation (issue 13; shared/domain/GUSP.md's table). Each
+# enjeu has the convention's operational objectives and its indicators. An indicator is either
+# COMPUTED from the data (the same list for every enjeu: constats, actions, costs, time to done) or
+# ENTERED by a coordinator per neighbourhood and year with its value, unit, source and date (the
+# convention's own indicators, and the ones a neighbourhood adds: walkapp.bilan).
+
+COMPUTED, ENTERED = "computed", "entered"
+
+# The operational objectives of each enjeu, as the convention words them (seed, "b) Objectifs
+# opérationnels").
+OBJECTIVES: dict[str, tuple[str, ...]] = {
+    "ambiance": (
+        "Intervenir sur la régulation des espaces publics",
+        "Faire converger les préoccupations de gestion urbaine et de tranquillité publique",
+        "Accompagner l'appropriation de son quartier par les habitants",
+        "Contribuer à la régulation des relations sociales",
+        "Garantir une prise en compte des acteurs de l'ambiance urbaine dans les projets d'aménagement",
+        "Développer la prévention situationnelle",
+    ),
+    "proprete": (
+        "Poser une définition partagée de la notion de propreté et du niveau de propreté à atteindre",
+        "Poser les principes de l'intervention de chacun sur les quartiers prioritaires",
+        "Envisager la mobilisation d'outils spécifiques pour assurer un entretien de qualité sur des espaces "
+        "problématiques (ex. : conventions de gestion des espaces publics et privés)",
+        "Poser l'expertise d'usage comme enjeu fondamental de la propreté",
+    ),
+    "mobilites": (
+        "Intégrer et développer les différents modes de déplacement selon les usages et les besoins du quartier "
+        "et des habitants",
+        "Contribuer à organiser les stationnements sur les quartiers en identifiant les leviers exploitables "
+        "(mutualisation, action sur les coûts…)",
+        "Assurer le maintien des circulations dans les quartiers, notamment pendant les phases de chantier",
+        "Garantir une qualité de service équivalente par rapport au reste du territoire",
+        "Travailler sur la perception de la mobilité par les habitants",
+    ),
+    "dechets": (
+        "Maintenir des espaces publics de qualité grâce à un traitement des déchets sauvages",
+        "Contribuer à prévenir les risques d'incendies grâce à une gestion optimale et organisée des déchets",
+        "Adapter la collecte des résidus urbains aux besoins des habitants et des bailleurs",
+        "Agir sur les comportements déviants",
+    ),
+    "chantiers": (
+        "Proposer une gestion de qualité au service du maintien du cadre de vie pendant les travaux",
+        "Garantir l'accessibilité des équipements et au logement pendant les chantiers",
+        "Offrir un niveau de service équivalent pendant les chantiers",
+        "Développer des actions transitoires pour que les habitants restent acteurs de leur environnement et "
+        "contribuent au retournement d'image",
+    ),
+    "usagers": (
+        "Créer les conditions d'une implication des habitants et usagers dans les démarches de gestion urbaine "
+        "et sociale de proximité",
+        "Identifier les moyens nécessaires à cette mobilisation",
+        "Fournir des ressources pour accompagner la relation aux usagers",
+    ),
+    "services": (
+        "Garantir un maintien aux services et équipements sur les quartiers",
+        "S'assurer d'un équilibre sur la présence d'équipements sur les quartiers",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """An indicator of the bilan. `code` is stable (stored with entered values); `label` is the
+    convention's name; `unit` is what a computed figure counts, or an entered one's usual unit
+    (shown as an example, never stored for the coordinator); `signed`: may be negative (an
+    "Évolution"); `source`: where a computed figure comes from."""
+
+    code: str
+    label: str
+    kind: str = ENTERED
+    unit: str = ""
+    description: str = ""
+    signed: bool = False
+    source: str = ""
+
+
+# Computed for every enjeu, from the constats of the neighbourhood's walks of the year (neither
+# rejected nor duplicates) and the actions of the year (walkapp.bilan.queries says how each is counted).
+COMPUTED_INDICATORS: tuple[Indicator, ...] = (
+    Indicator("constats", "Constats relevés", COMPUTED, "constats",
+              "Constats des marches de l'année, ni rejetés ni doublons.", source="Diagnostics en marchant"),
+    Indicator("faibles", "Points faibles", COMPUTED, "constats", source="Diagnostics en marchant"),
+    Indicator("forts", "Points forts", COMPUTED, "constats", source="Diagnostics en marchant"),
+    Indicator("actions", "Actions inscrites au suivi", COMPUTED, "actions",
+              "Toutes les actions de l'année, quel que soit leur état.", source="Tableau de suivi des actions"),
+    Indicator("engagees", "Actions engagées", COMPUTED, "actions",
+              "En cours, réalisées ou reportées.", source="Tableau de suivi des actions"),
+    Indicator("realisees", "Actions réalisées", COMPUTED, "actions", source="Tableau de suivi des actions"),
+    Indicator("en_retard", "Actions en retard", COMPUTED, "actions",
+              "Échéance dépassée, ni réalisées ni abandonnées.", source="Tableau de suivi des actions"),
+    Indicator("abandonnees", "Actions abandonnées", COMPUTED, "actions", source="Tableau de suivi des actions"),
+    Indicator("cout", "Coût des actions", COMPUTED, "€", source="Tableau de suivi des actions"),
+    Indicator("delai_median", "Délai médian de réalisation", COMPUTED, "jours",
+              "De la création de l'action au passage à « Réalisée » (historique de l'action).",
+              source="Tableau de suivi des actions"),
+    # The re-visits of constats by a follow-up walk (the `followup` branch): computed by
+    # walkapp.bilan.queries.revisit_outcomes, which answers None (shown "—") until re-visits exist.
+    Indicator("revisites_ameliores", "Constats revisités : résolus ou améliorés", COMPUTED, "constats",
+              "Constats revisités lors d'une marche de suivi, jugés résolus ou améliorés.",
+              source="Marches de suivi"),
+)
+
+# The convention's indicators, per enjeu (GUSP.md), entered by a coordinator.
+CONVENTION_INDICATORS: dict[str, tuple[Indicator, ...]] = {
+    "ambiance": (
+        Indicator("ambiance.tadao", "Nombre de signalements et/ou plaintes de Tadao", unit="signalements",
+                  description="Réseau de bus Tadao."),
+        Indicator("ambiance.vandalisme", "Nombre d'actes de vandalisme sur le mobilier urbain communal",
+                  unit="actes"),
+        Indicator("ambiance.prevention", "Nombre d'études de prévention situationnelle", unit="études",
+                  description="Menées dans le cadre de nouveaux projets urbains, aménagements, éclairages publics…"),
+    ),
+    "proprete": (
+        Indicator("proprete.conventions", "Nombre de conventions de gestion des espaces publics et privés",
+                  unit="conventions", description="Mises en place dans le cadre du contrat de ville."),
+    ),
+    "mobilites": (
+        Indicator("mobilites.transports", "Proximité des quartiers et des zones de transport en commun",
+                  unit="mètres"),
+        Indicator("mobilites.pmr", "Nombre de places PMR / nombre d'habitants", unit="places pour 1 000 habitants"),
+        Indicator("mobilites.points_noirs", "Nombre de points noirs sur les stationnements sauvages",
+                  unit="points noirs"),
+        Indicator("mobilites.sensibilisation", "Nombre d'actions de sensibilisation à la mobilité", unit="actions"),
+        Indicator("mobilites.parcours", "Parcours alternatifs et sécurisés sur les chantiers", unit="parcours",
+                  description="Mis en œuvre sur les chantiers de la commune."),
+    ),
+    "dechets": (
+        Indicator("dechets.tri", "Qualité du tri sur les quartiers", unit="%"),
+        Indicator("dechets.encombrants", "Nombre de rendez-vous Encombrants", unit="rendez-vous"),
+        Indicator("dechets.sensibilisation", "Actions de sensibilisation menées sur les déchets", unit="actions"),
+    ),
+    "chantiers": (
+        Indicator("chantiers.dce", "Inscription des règlements de chantiers dans les DCE", unit="DCE"),
+        Indicator("chantiers.accidents", "Évolution du nombre d'accidents de chantiers impliquant des habitants",
+                  unit="accidents", signed=True),
+        Indicator("chantiers.horaires",
+                  "Adaptation des chantiers à l'organisation horaire des équipements (école…)", unit="chantiers"),
+    ),
+    "usagers": (
+        Indicator("usagers.temps", "Temps de travail impliquant des habitants sur la GUSP", unit="heures"),
+    ),
+    "services": (
+        Indicator("services.frequentation", "Évolution de la fréquentation des équipements de proximité",
+                  unit="%", signed=True, description="Fréquentation par les habitants des équipements de proximité."),
+    ),
+}
+LOCAL_PREFIX = "local."  # an entered value of a neighbourhood's own indicator: "local.<its id>"
+_CONVENTION_BY_CODE = {i.code: i for group in CONVENTION_INDICATORS.values() for i in group}
+
+
+def convention_indicator(code: str) -> Indicator | None:
+    """One of the convention's entered indicators by its code (None for another code)."""
+    return _CONVENTION_BY_CODE.get(code)
+
+
+def indicator_issue(code: str) -> str | None:
+    """The enjeu of one of the convention's entered indicators."""
+    return code.split(".", 1)[0] if code in _CONVENTION_BY_CODE else None

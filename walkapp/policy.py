@@ -284,6 +284,11 @@ RULES: dict[str, Rule] = {
     "actions.follow": _rule({COORDINATOR, PILOT_AGENT}, "Seuls les coordinateurs et les agents du partenaire pilote "
                             "peuvent mettre à jour le suivi de cette action.",
                             "Connectez-vous pour accéder au suivi des actions."),
+    # The year's bilan (walkapp.bilan): staff read it; coordinators enter indicators, add the
+    # neighbourhood's own, and write the committee's assessment.
+    "bilan.read": _rule(STAFF, f"Le bilan de l'année est {STAFF_READS}.", "Connectez-vous pour accéder au bilan."),
+    "bilan.edit": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} saisissent les indicateurs et les appréciations du "
+                        "bilan.", "Connectez-vous pour accéder au bilan."),
 }
 VERBS = tuple(RULES)
 

@@ -250,3 +250,61 @@ ALL_TABLES: tuple[type[Table], ...] = (
     WebSession,
     SignInFailure,
 )
+
+
+# ---------------------------------------------------------------- the bilan (walkapp.bilan)
+
+class LocalIndicator(Table, tablename="local_indicator"):
+    """An indicator a neighbourhood adds to the convention's, under one enjeu; its values are
+    IndicatorValue rows whose `indicator` is "local.<id>"."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=False, on_delete=OnDelete.cascade)
+    axe = Varchar(length=16, choices=gusp.Issue, help_text="Enjeu de l'indicateur.")
+    name = Varchar(length=200, help_text="Nom de l'indicateur.")
+    created_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class IndicatorValue(Table, tablename="indicator_value"):
+    """An entered indicator's value for a neighbourhood and a year: (neighbourhood, year,
+    indicator) is unique. `indicator`: a code of gusp.CONVENTION_INDICATORS or "local.<id>"."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=False, on_delete=OnDelete.cascade)
+    year = Integer(help_text="Année du bilan.")
+    indicator = Varchar(length=64, help_text="Code de l'indicateur.")
+    value = Numeric(digits=(14, 2), null=True, default=None, help_text="Valeur (vide : effacée).")
+    unit = Varchar(length=80, default="", help_text="Unité.")
+    source = Varchar(length=200, default="", help_text="Source, ex. CABBALR.")
+    measured_on = Date(null=True, default=None, help_text="Date de la mesure.")
+    note = Text(default="", help_text="Commentaire.")
+    updated_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Assessment(Table, tablename="assessment"):
+    """The committee's qualitative assessment of one enjeu, for a neighbourhood and a year:
+    (neighbourhood, year, axe) is unique."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=False, on_delete=OnDelete.cascade)
+    year = Integer(help_text="Année du bilan.")
+    axe = Varchar(length=16, choices=gusp.Issue, help_text="Enjeu.")
+    text = Text(default="", help_text="Appréciation du comité.")
+    updated_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class BilanEvent(Table, tablename="bilan_event"):
+    """One change of a bilan's entries, like ActionEvent: who, when, which entry (`subject`: an
+    indicator's code, "local.<id>" or "appreciation.<axe>"), which field, before and after."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=False, on_delete=OnDelete.cascade)
+    year = Integer(help_text="Année du bilan.")
+    subject = Varchar(length=64)
+    user = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    at = Timestamptz(default=TimestamptzNow())
+    field = Varchar(length=64)
+    before = Text(default="")
+    after = Text(default="")
+
+
+ALL_TABLES += (LocalIndicator, IndicatorValue, Assessment, BilanEvent)

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from decimal import Decimal
 
 from . import clock
 
@@ -134,3 +135,26 @@ def instant(errors: dict[str, str], name: str, value: object, label: str, *,
         errors[name] = f"{label} : la date doit être comprise entre l'an 2000 et demain."
         return None
     return result
+
+
+# Thousands separators people type: spaces (also no-break and narrow no-break) and apostrophes.
+_GROUPING = re.compile(r"[\s\u00a0\u202f']")
+_UNSIGNED_DECIMAL = re.compile(r"\d+(?:\.\d*)?|\.\d+", re.ASCII)
+
+
+def french_decimal(value: object) -> Decimal | None:
+    """A number typed the French way ("1 234,50", "1.234,50", "-3,5") or the computer way
+    ("1234.5", "1,234.50") as an exact Decimal (never through a float); None when it is not one
+    (empty included). With both a comma and a point, the last one is the decimal separator. The
+    actions' costs (actions.forms.parse_euros) and the bilan's indicators read numbers here."""
+    text = _GROUPING.sub("", clean_text(value, max_length=40)).replace("\u2212", "-")
+    sign = ""
+    if text[:1] in ("-", "+"):
+        sign, text = text[0], text[1:]
+    if "," in text and "." in text:
+        thousands = "." if text.rfind(",") > text.rfind(".") else ","
+        text = text.replace(thousands, "")
+    text = text.replace(",", ".")
+    if not _UNSIGNED_DECIMAL.fullmatch(text):
+        return None
+    return Decimal(sign + text)

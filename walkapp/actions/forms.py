@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from collections.abc import Mapping
 
 from .. import gusp
-from ..validation import clean_text, french_date, parse_id
+from ..validation import clean_text, french_date, french_decimal, parse_id
 
 # Longest texts accepted, by field (Annexe 2 cells stay readable; a constat list can be long).
 MAX_LENGTHS = {"problem": 2000, "finding": 8000, "actions": 4000, "delay_causes": 2000,
@@ -70,17 +70,9 @@ def parse_euros(errors: dict[str, str], name: str, value: object) -> Decimal | N
     text = _SPACES.sub("", clean_text(value, max_length=40)).removesuffix("€").removesuffix("EUR")
     if not text:
         return None
-    if "," in text and "." in text:  # the last one is the decimal separator, the other groups thousands
-        thousands = "." if text.rfind(",") > text.rfind(".") else ","
-        text = text.replace(thousands, "")
-    text = text.replace(",", ".")
     label = field_label(name)
-    if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", text):
-        errors[name] = f"{label} : saisissez un montant en euros, par exemple 1 234,50."
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
+    amount = None if text.startswith(("-", "+", "\u2212")) else french_decimal(text)  # the one number reader
+    if amount is None:
         errors[name] = f"{label} : saisissez un montant en euros, par exemple 1 234,50."
         return None
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
@@ -90,6 +82,20 @@ def parse_euros(errors: dict[str, str], name: str, value: object) -> Decimal | N
         errors[name] = f"{label} : montant trop grand."
         return None
     return amount.quantize(CENT)
+
+
+def format_number(value: Decimal | int | float | None, places: int | None = None) -> str:
+    """1234.5 → "1 234,5" (French: narrow no-break space between thousands, decimal comma);
+    trailing zeros dropped unless `places` is given. "" for nothing."""
+    if value is None:
+        return ""
+    number = Decimal(str(value))
+    if places is not None:
+        text = f"{number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+    else:
+        number = number.normalize() if number != number.to_integral_value() else number.to_integral_value()
+        text = f"{number:,f}"
+    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def format_euros(amount: Decimal | None, unit: bool = True) -> str:
