@@ -100,6 +100,7 @@ TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation"
           "observation_event", "photo", "observation",
           "participant", "stop",
           "walk", "staff_user", "street", "partner", "neighbourhood")
+TABLES = ("tfpb_amount", "tfpb_programme") + TABLES  # the TFPB programme's rows go before their partner's
 
 
 @pytest.fixture(autouse=True)

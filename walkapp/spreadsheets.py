@@ -209,6 +209,61 @@ def set_print(sheet: Worksheet, *, title: str, title_rows: tuple[int, int] | Non
         footer.center.size = 9
 
 
+# ---------------------------------------------------------------- keeping blocks on one page
+
+A4_LANDSCAPE = (842.0, 595.0)  # points
+
+
+def _column_points(width: float) -> float:
+    """A column's printed width: Excel's width w holds w digits of 7 px plus 5 px of padding."""
+    return (width * 7 + 5) * 0.75
+
+
+def page_body(sheet: Worksheet, last_column: int) -> tuple[float, float]:
+    """The scale fit-to-width prints at, and the height of one page's body in the sheet's points."""
+    margins = sheet.page_margins
+    width = A4_LANDSCAPE[0] - (margins.left + margins.right) * 72
+    height = A4_LANDSCAPE[1] - (margins.top + margins.bottom) * 72
+    total = sum(_column_points(_width(sheet, c)) for c in range(1, last_column + 1))
+    scale = min(1.0, math.floor(width / total * 100) / 100)  # spreadsheets round the zoom down to a percent
+    return scale, height / scale
+
+
+def _height(sheet: Worksheet, row: int) -> float:
+    return float(sheet.row_dimensions[row].height or MIN_HEIGHT)
+
+
+def keep_together(sheet: Worksheet, blocks: Sequence[tuple[int, int]], *, last_column: int,
+                  title_rows: tuple[int, int] | None = None, last_row: int | None = None) -> list[int]:
+    """Page breaks so that each block of rows (a heading, its lines and its sub-total) starts on a
+    new page rather than being split, when it fits on one page. Works from the row heights set by
+    `fit_row_heights` and the fit-to-width scale; a small margin absorbs the estimate's error.
+    Returns the rows a page break follows."""
+    from openpyxl.worksheet.pagebreak import Break
+
+    _, body = page_body(sheet, last_column)
+    body *= 0.96
+    repeated = sum(_height(sheet, r) for r in range(title_rows[0], title_rows[1] + 1)) if title_rows else 0.0
+    starts = {first: last for first, last in blocks}
+    used, breaks = 0.0, []
+    row = 1
+    end = last_row or sheet.max_row
+    while row <= end:
+        if row in starts:
+            size = sum(_height(sheet, r) for r in range(row, starts[row] + 1))
+            if used + size > body and repeated + size <= body and used > repeated:
+                breaks.append(row - 1)
+                used = repeated
+        height = _height(sheet, row)
+        if used + height > body:  # the spreadsheet breaks here by itself
+            used = repeated
+        used += height
+        row += 1
+    for after in breaks:
+        sheet.row_breaks.append(Break(id=after))
+    return breaks
+
+
 # ---------------------------------------------------------------- flat sheets
 
 def flat_sheet(book: Workbook, name: str, header: Sequence[str], rows: Iterable[Sequence[Any]], *,

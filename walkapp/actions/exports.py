@@ -49,7 +49,8 @@ def columns() -> list[str]:
 
 def _values(row: dict[str, Any]) -> list[Any]:
     """One action as cells, in `columns()` order (dates and amounts left typed)."""
-    tfpb = f"{row['tfpb_heading']}. {row['tfpb_label']}" if row["tfpb_heading"] else ""
+    tfpb = (f"{row['tfpb_line']} {row['tfpb_line_label']}" if row.get("tfpb_line")
+            else f"{row['tfpb_heading']}. {row['tfpb_label']}" if row["tfpb_heading"] else "")
     return [row["id"], row["axe_label"], row["problem"], row["finding"], row["actions"],
             *[YES if row["responses"][t.code] else "" for t in gusp.RESPONSES],
             row["state_label"], row["cost"], row["delay_causes"], row["evaluation"], row["comment"],
