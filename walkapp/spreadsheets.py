@@ -236,7 +236,8 @@ def _height(sheet: Worksheet, row: int) -> float:
 def keep_together(sheet: Worksheet, blocks: Sequence[tuple[int, int]], *, last_column: int,
                   title_rows: tuple[int, int] | None = None, last_row: int | None = None) -> list[int]:
     """Page breaks so that each block of rows (a heading, its lines and its sub-total) starts on a
-    new page rather than being split, when it fits on one page. Works from the row heights set by
+    new page rather than being split, when it fits on one page; a longer block at least keeps its
+    first row (a band) with the next one. Works from the row heights set by
     `fit_row_heights` and the fit-to-width scale; a small margin absorbs the estimate's error.
     Returns the rows a page break follows."""
     from openpyxl.worksheet.pagebreak import Break
@@ -251,6 +252,8 @@ def keep_together(sheet: Worksheet, blocks: Sequence[tuple[int, int]], *, last_c
     while row <= end:
         if row in starts:
             size = sum(_height(sheet, r) for r in range(row, starts[row] + 1))
+            if repeated + size > body:  # longer than a page: keep the band with its first row
+                size = sum(_height(sheet, r) for r in range(row, min(row + 1, starts[row]) + 1))
             if used + size > body and repeated + size <= body and used > repeated:
                 breaks.append(row - 1)
                 used = repeated

@@ -145,8 +145,10 @@ def to_xlsx(rows: list[dict[str, Any]], title: str, subtitle: str) -> bytes:
     cost = COST_COLUMN + 1
 
     line = header_row
+    blocks = []
     for term, group in by_axe(rows):
         line += 1
+        blocks.append((line, line + len(group)))
         sheet.merge_cells(start_row=line, start_column=1, end_row=line, end_column=cost - 1)
         sheets.write(sheet, line, 1, f"{term.label} ({len(group)} action{'s' if len(group) > 1 else ''})")
         sheets.write(sheet, line, cost, total_cost(group))
@@ -177,6 +179,7 @@ def to_xlsx(rows: list[dict[str, Any]], title: str, subtitle: str) -> bytes:
     sheets.set_widths(sheet, _widths())
     sheets.fit_row_heights(sheet)
     sheets.set_print(sheet, title=title, title_rows=(header_row, header_row))
+    sheets.keep_together(sheet, blocks, last_column=width, title_rows=(header_row, header_row))
 
     flat = [_values(row) for _, group in by_axe(rows) for row in group]
     sheets.flat_sheet(book, "Actions (tableau)", head, flat, widths=_widths(), title=title)

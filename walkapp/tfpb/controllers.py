@@ -60,6 +60,7 @@ def _page(request: Request, template: str, **context: Any) -> Template:
 class TfpbController(Controller):
     path = "/tfpb"
     guards = [allowed("tfpb.read")]
+    include_in_schema = False  # pages for people, not the JSON API
 
     @get("/", name="tfpb.list")
     async def programmes(self, request: Request) -> Template:
