@@ -118,9 +118,7 @@ class TfpbController(Controller):
     async def update(self, request: Request, ref: FromPath[str]) -> Response | Template:
         programme = await _programme(ref)
         user = require(actor_of(request), "tfpb.edit", programme).user
-        data = services.parse_programme(await request.form(), set(), set(), fixed=True)
-        data.year = programme["year"]
-        data.periods = services.parse_periods(data.errors, data.raw["periods"], data.year)
+        data = services.parse_programme(await request.form(), set(), set(), fixed_year=programme["year"])
         if data.errors:
             return await self._form(request, data, programme, [], status_code=422)
         await services.update_programme(programme, data, user)

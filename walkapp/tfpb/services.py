@@ -127,10 +127,12 @@ def parse_periods(errors: dict[str, str], text: str, year: int | None) -> str:
     return " ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
 
 
-def parse_programme(form: Any, landlords: set[int], neighbourhoods: set[int], *, fixed: bool = False) -> ProgrammeInput:
-    """The programme's form. `fixed`: an existing programme, whose landlord, neighbourhood and year
-    do not change (they are what it is)."""
-    data = ProgrammeInput()
+def parse_programme(form: Any, landlords: set[int], neighbourhoods: set[int], *,
+                    fixed_year: int | None = None) -> ProgrammeInput:
+    """The programme's form. `fixed_year`: an existing programme's, whose landlord, neighbourhood
+    and year do not change (they are what it is)."""
+    fixed = fixed_year is not None
+    data = ProgrammeInput(year=fixed_year)
     errors = data.errors
     names = ("dwellings", "abatement", "periods", "comment") + (() if fixed else ("landlord", "neighbourhood", "year"))
     data.raw = {name: _one(form, name) for name in names}
