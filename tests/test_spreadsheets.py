@@ -114,3 +114,27 @@ async def test_annexe_2_prints_one_page_wide_in_libreoffice(scene, other_client,
         assert "N°" in text and "Problème à traiter" in text and "Échéance" in text and "Pilote" in text
     assert "=HYPERLINK" in pages[0] and "'=HYPERLINK" not in pages[0] and "'+33" not in pages[0]
     assert exports.columns()[0] == "N°"
+
+
+async def test_the_demos_annexe_2_and_annexe_1_print_one_page_wide(client, tmp_path):
+    """The demo as loaded by `walkapp demo` (its actions, whatever the demo holds, and its TFPB
+    programme): both exports print A4 landscape with the whole header on every page."""
+    from conftest import post_form
+    from walkapp.demo import COORDINATOR_EMAIL, DEMO_PASSWORD, load_demo
+    from walkapp.storage import media_store
+    from walkapp.tables import TfpbProgramme
+
+    await load_demo(media_store())
+    signed = await post_form(client, "/connexion", {"email": COORDINATOR_EMAIL, "password": DEMO_PASSWORD})
+    assert signed.status_code == 303
+    annexe2 = await client.get("/actions/export.xlsx")
+    programme = await TfpbProgramme.objects().first()
+    annexe1 = await client.get(f"/tfpb/{programme.id}.xlsx")
+    assert annexe2.status_code == annexe1.status_code == 200
+    for body, name, first, last in ((annexe2.content, "annexe2", "Problème à traiter", "Échéance"),
+                                    (annexe1.content, "annexe1", "Rubrique et actions", "Réaffecté")):
+        pdf = to_pdf(body, tmp_path, name)
+        assert tuple(round(x) for x in page_size(pdf)) == (842, 595)
+        main = [text for text in page_texts(pdf) if first in text and ("Bilan" in text or name == "annexe2")]
+        assert main, name
+        assert all(last in text for text in main), name  # one page wide: the last column on each page
