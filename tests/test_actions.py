@@ -394,38 +394,49 @@ async def test_xlsx_is_laid_out_like_annexe_2(scene, other_client):
     assert "Ville Centre (QP062057)" in title and "année 2026" in title
 
     header = [cell.value for cell in sheet[4]]
-    assert header[:len(ANNEXE2)] == ANNEXE2
+    assert header[0] == "N°" and header[1:len(ANNEXE2) + 1] == ANNEXE2
     assert header == exports.columns()
-    assert sheet.freeze_panes == "B5" and sheet.auto_filter.ref.startswith("A4:")
+    assert sheet.freeze_panes == "C5" and sheet.auto_filter.ref.startswith("A4:")
     cost_col = header.index("Coût") + 1
 
     rows = list(sheet.iter_rows(min_row=5, values_only=False))
-    bands = [(r[0].value, r[cost_col - 1].value) for r in rows if r[0].value and r[1].value is None
+    bands = [(r[0].value, r[cost_col - 1].value) for r in rows if isinstance(r[0].value, str)
              and r[0].value != "Total"]
     labels = [t.label for t in gusp.ISSUES]
-    assert [b[0].split(" (")[0] if not b[0].startswith("Ambiance") else "Ambiance urbaine (tranquillité, sécurité)"
-            for b in bands] == labels
+    assert [b[0].rsplit(" (", 1)[0] for b in bands] == labels
     assert [b[0] for b in bands][3] == "Gestion de tous les types de déchets (1 action)"
     assert [b[0] for b in bands][1] == "Propreté, entretien (2 actions)"
-    band_costs = {b[0].split(" (")[0]: b[1] for b in bands}
+    band_costs = {b[0].rsplit(" (", 1)[0]: b[1] for b in bands}
     assert band_costs["Propreté, entretien"] == 10.25 and band_costs["Gestion de tous les types de déchets"] == 1234.5
     total = next(r for r in rows if r[0].value == "Total")
     assert total[cost_col - 1].value == 1244.75
     assert "€" in total[cost_col - 1].number_format
 
-    data = {r[1].value: r for r in rows if r[1].value and r[0].value in labels}
+    data = {r[2].value: r for r in rows if r[2].value and r[1].value in labels}
     deposit = data["Dépôts sauvages"]
+    assert deposit[0].value == scene["action"].id and deposit[0].data_type == "n"  # the action's number
     assert deposit[header.index("Réponse gestion")].value == "Oui"
     assert deposit[header.index("Réponse conception / aménagement")].value is None
     assert deposit[cost_col - 1].value == 1234.5 and "€" in deposit[cost_col - 1].number_format
     assert deposit[header.index("Échéance")].value.date() == dt.date(2026, 12, 31)
-    # Formula injection: shown as typed, never a formula.
+    # Formula injection: shown exactly as typed (no apostrophe, no quote prefix), never a formula.
     comment = deposit[header.index("Commentaire")]
-    assert comment.value == "'" + HYPERLINK and comment.data_type == "s"
-    tags = data["'+33 tags"]
-    assert tags[2].value == "'@mur" and tags[3].value == "'-nettoyage" and tags[2].data_type == "s"
+    assert comment.value == HYPERLINK and comment.data_type == "s" and not comment.quotePrefix
+    tags = data["+33 tags"]
+    assert tags[2].data_type == "s" and tags[3].value == "@mur" and tags[4].value == "-nettoyage"
+    assert all(c.data_type == "s" and not c.quotePrefix for c in tags[2:5])
     assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
 
+    # The flat sheet: one row per action (axes in order), no merged cells, filterable.
+    flat = load_workbook(io.BytesIO(response.content))["Actions (tableau)"]
+    assert not flat.merged_cells.ranges and flat.freeze_panes == "A2"
+    assert [c.value for c in flat[1]] == header
+    assert flat.auto_filter.ref == f"A1:{flat.cell(1, len(header)).column_letter}4"
+    flat_rows = [[c.value for c in r] for r in flat.iter_rows(min_row=2)]
+    assert len(flat_rows) == 3 and [r[1] for r in flat_rows] == ["Propreté, entretien"] * 2 + [labels[3]]
+    assert {r[2] for r in flat_rows} == {"+33 tags", "Trottoir", "Dépôts sauvages"}
+    assert HYPERLINK in [r[header.index("Commentaire")] for r in flat_rows]
+    assert not any(c.data_type == "f" for row in flat.iter_rows() for c in row)
 
 
 async def test_xlsx_band_text_reads_on_its_axe_colour(scene, other_client):
@@ -453,11 +464,11 @@ async def test_csv_opens_with_semicolons_and_keeps_accents(scene, other_client):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:len(ANNEXE2)] == ANNEXE2 and rows[0] == exports.columns()
+    assert rows[0][1:len(ANNEXE2) + 1] == ANNEXE2 and rows[0] == exports.columns() and rows[0][0] == "N°"
     header = rows[0]
-    by_problem = {r[1]: dict(zip(header, r, strict=False)) for r in rows[1:]}
+    by_problem = {r[2]: dict(zip(header, r, strict=False)) for r in rows[1:]}
     assert len(rows) == 4  # one line per action, no band lines
-    assert [r[0] for r in rows[1:]] == ["Propreté, entretien", "Propreté, entretien",
+    assert [r[1] for r in rows[1:]] == ["Propreté, entretien", "Propreté, entretien",
                                         "Gestion de tous les types de déchets"]
     deposit = by_problem["Dépôts sauvages"]
     assert deposit["Coût"] == "1234,50" and deposit["Échéance"] == "31/12/2026" and deposit["Réponse gestion"] == "Oui"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from browser import problems, sign_in
+from browser import assert_fits_phone_width, problems, sign_in
 from conftest import make_user, make_walk
 from test_api_observations import join as join_by_api
 from test_review import KNOWN, seed
@@ -188,3 +188,46 @@ async def test_focus_is_visible_on_every_kind_of_control(phone, live_server, sit
         if shown:
             missing.append(shown)
     assert not missing, "focused without a visible outline:\n" + "\n".join(missing)
+
+
+# ---------------------------------------------------------------- the TFPB programme (Annexe 1)
+
+async def tfpb_programme(site) -> int:
+    """The demo's programme (seed figures) beside the site's walk, and an action valued on it."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from walkapp.actions.forms import ActionInput
+    from walkapp.actions.services import create_action
+    from walkapp.demo import load_tfpb_demo
+    from walkapp.tables import Neighbourhood, Partner
+
+    landlord = Partner(name="Pas-de-Calais Habitat", kind="bailleur")
+    await landlord.save()
+    hood = await Neighbourhood.objects().where(Neighbourhood.id == site["walk"].neighbourhood).first()
+    programme = await load_tfpb_demo(hood, site["coordinator"])
+    await create_action(ActionInput(axe="proprete", problem="Tags", pilot=landlord.id, neighbourhood=hood.id,
+                                    deadline=dt.date(2023, 6, 30), cost=Decimal("1200.00"), tfpb_line="3.2",
+                                    tfpb_heading="3"), site["coordinator"])
+    return programme.id
+
+
+@pytest.mark.parametrize("kind", ["phone", "desktop"])
+async def test_tfpb_pages_pass_axe_and_phone_targets(kind, phone, live_server, site):
+    base = live_server["url"]
+    ref = await tfpb_programme(site)
+    staff = await phone(bypass_csp=True, **device(kind))
+    await sign_in(staff, base, site["coordinator"].email)
+    found: list[str] = []
+    small: list[str] = []
+    for path in ("/tfpb", f"/tfpb/{ref}", "/tfpb/nouveau", f"/tfpb/{ref}/modifier", f"/tfpb/{ref}/rubriques/3"):
+        await staff.goto(base + path)
+        found += await axe_violations(staff, f"{kind} {path}")
+        if kind == "phone":
+            small += [f"{path}: {s}" for s in await staff.evaluate(SMALL_TARGETS, MIN_TAP)]
+            await assert_fits_phone_width(staff)  # Annexe 1's wide table scrolls in its own region
+    await staff.goto(base + f"/tfpb/{ref}")
+    await expect(staff.locator("#dwellings")).to_have_text("42")
+    assert not found, f"{len(found)} axe violation(s):\n" + "\n".join(found)
+    assert not small, f"{len(small)} tap target(s) under {MIN_TAP}x{MIN_TAP} px:\n" + "\n".join(small)
+    assert problems(staff) == []

@@ -60,6 +60,10 @@ MATRIX = {  # verb:          anon  part  other key  agent agent2 comm coord
     "actions.follow":        ".     .     .     .     Y     .     .    Y",
     "bilan.read":            ".     .     .     .     Y     Y     Y    Y",
     "bilan.edit":            ".     .     .     .     .     .     .    Y",
+    # The TFPB programme P of the agent's partner (a landlord): its agents and coordinators write it.
+    "tfpb.read":             ".     .     .     .     Y     Y     Y    Y",
+    "tfpb.create":           ".     .     .     .     Y     .     .    Y",
+    "tfpb.edit":             ".     .     .     .     Y     .     .    Y",
 }
 
 
@@ -83,12 +87,15 @@ def actor_objects(status: str = "open") -> tuple[dict[str, policy.Actor], dict[s
               "participant_other": policy.Actor(participants={OTHER_WALK: OTHER_PARTICIPANT}),
               "api_key": policy.Actor(api_key=key), **staff}  # type: ignore[arg-type]
     objects = {"walk": walk, "constat": constat, "action": {"id": 3, "pilot_id": PILOT}}
+    objects["programme"] = {"id": 4, "landlord": PILOT}
     return actors, objects
 
 
 def object_of(verb: str, objects: dict[str, object]) -> object:
     if verb.startswith("actions."):
         return objects["action"]
+    if verb.startswith("tfpb."):
+        return objects["programme"]
     if verb.startswith(("constat.", "open311.")):
         return objects["constat"]
     return objects["walk"]
@@ -173,8 +180,13 @@ async def _scene(client) -> dict:
     action = await actions.create_action(ActionInput(axe="dechets", problem="Dépôts", pilot=sia.id), coordinator)
     _, key = await keys.create_key("Appli", walk, coordinator)
     stops = await Stop.objects().where(Stop.walk == walk.id).order_by(Stop.position)
+    from walkapp.tables import TfpbProgramme
+
+    programme = TfpbProgramme(landlord=sia.id, neighbourhood=walk.neighbourhood, year=2026)
+    await programme.save()
+    await Partner.update({Partner.kind: "ville"}).where(Partner.name == "Ville de Lillers")  # not a landlord
     return {"walk": walk, "other": other, "constat": body["id"], "photo": body["photos"][0], "action": action.id,
-            "key": key, "stop": stops[1].id}
+            "key": key, "stop": stops[1].id, "programme": programme.id}
 
 
 async def _become(name: str, scene: dict, client, other_client):
@@ -232,6 +244,12 @@ def http_rows(s: dict) -> list[tuple[str, str, str, dict | None]]:
                                                  "indicateur": "dechets.encombrants", "value": "37"}),
         ("bilan.edit", "POST", "/bilan/appreciation", {"annee": "2026", "quartier": str(s["walk"].neighbourhood),
                                                        "enjeu": "dechets", "text": "Moins de dépôts."}),
+        ("tfpb.read", "GET", "/tfpb", None),
+        ("tfpb.read", "GET", f"/tfpb/{s['programme']}", None),
+        ("tfpb.read", "GET", f"/tfpb/{s['programme']}.xlsx", None),
+        ("tfpb.create", "GET", "/tfpb/nouveau", None),
+        ("tfpb.edit", "GET", f"/tfpb/{s['programme']}/modifier", None),
+        ("tfpb.edit", "POST", f"/tfpb/{s['programme']}/rubriques/3", {"m-3.1-2026-previsionnel": "10"}),
     ]
 
 

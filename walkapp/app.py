@@ -38,6 +38,7 @@ from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
+from .tfpb.controllers import TfpbController
 
 # Every route of the app: create_app serves them, walkapp.urls builds URLs from their names.
 ROUTES = [
@@ -55,6 +56,7 @@ ROUTES = [
     ReviewController,
     ActionController,
     BilanController,
+    TfpbController,
 ]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 

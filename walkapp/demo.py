@@ -20,6 +20,8 @@ from .observations.services import record
 from .security import new_token
 from .storage import MediaStore
 from .tables import Neighbourhood, Participant, Partner, StaffUser, Stop, Street, Walk
+from .tables import TfpbAmount, TfpbProgramme
+from .db import write_transaction
 
 QPV_CODE = "QP062057"
 CENTRE = (50.5636, 2.4826)
@@ -204,6 +206,7 @@ async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str
 
     current = await _walk(neighbourhood, TODAY_WALK_TITLE, today, "open", coordinator)
     await _open_today(current, today)
+    await load_tfpb_demo(neighbourhood, coordinator)
     return {"coordinator": coordinator, "open_walk": current, "past_walk": past}
 
 
@@ -224,3 +227,52 @@ async def loaded_demo(today: dt.date | None = None) -> dict[str, object] | None:
         return None
     await _open_today(current, today or clock.today())
     return {"coordinator": coordinator, "open_walk": current}
+
+
+# ---------------------------------------------------------------- the TFPB programme (Annexe 1)
+
+# Pas-de-Calais Habitat's 2023 programme for Ville Centre, from the seed's Annexe 1 (an OCR of the
+# signed convention). Loaded: the figures whose column the printed totals confirm (each column's
+# lines add up to the total row: 2019-2020 engaged 11 535 €, 2021-2022 engaged 74 659 €, 2023
+# forecast 72 000 €). Left out: two columns of line figures whose sums match no printed total
+# (38 495 € and 20 200 €: their periods cannot be told from the OCR), and the period totals of the
+# abatement and of what was not engaged (given for the programme, not per line).
+TFPB_DEMO_LANDLORD = "Pas-de-Calais Habitat"
+TFPB_DEMO_YEAR = 2023
+TFPB_DEMO_DWELLINGS = 42
+TFPB_DEMO_ABATEMENT = "8535.00"
+TFPB_DEMO_PERIODS = "2016-2018 2019-2020 2021-2022"
+TFPB_DEMO_AMOUNTS = (  # (line, period, kind, amount)
+    ("3.4", "2019-2020", "engage", "1965.00"),
+    ("3.4", "2021-2022", "engage", "14407.00"),
+    ("4.1", "2019-2020", "engage", "65.00"),
+    ("6.1", "2019-2020", "engage", "1000.00"),
+    ("6.2", "2019-2020", "engage", "7755.00"),
+    ("7.1", "2019-2020", "engage", "250.00"),
+    ("7.2", "2019-2020", "engage", "500.00"),
+    ("8.3", "2021-2022", "engage", "60252.00"),
+    ("8.3", "2023", "previsionnel", "72000.00"),
+)
+
+
+async def load_tfpb_demo(neighbourhood: Neighbourhood, coordinator: StaffUser) -> TfpbProgramme:
+    """The demo's TFPB programme (idempotent: found again by landlord, neighbourhood and year; its
+    seed amounts are written once, never over what someone typed since)."""
+    from decimal import Decimal
+
+    landlord = await Partner.objects().where(Partner.name == TFPB_DEMO_LANDLORD).first()
+    programme = await TfpbProgramme.objects().where(
+        (TfpbProgramme.landlord == landlord.id) & (TfpbProgramme.neighbourhood == neighbourhood.id)
+        & (TfpbProgramme.year == TFPB_DEMO_YEAR)).first()
+    if programme is not None:
+        return programme
+    async with write_transaction():
+        programme = TfpbProgramme(landlord=landlord.id, neighbourhood=neighbourhood.id, year=TFPB_DEMO_YEAR,
+                                  dwellings=TFPB_DEMO_DWELLINGS, abatement=Decimal(TFPB_DEMO_ABATEMENT),
+                                  periods=TFPB_DEMO_PERIODS, created_by=coordinator.id, updated_by=coordinator.id,
+                                  comment="Repris de l'Annexe 1 de la convention 2023 (figures lisibles de l'OCR).")
+        await programme.save()
+        for line, period, kind, amount in TFPB_DEMO_AMOUNTS:
+            await TfpbAmount(programme=programme.id, line=line, period=period, kind=kind,
+                             amount=Decimal(amount)).save()
+    return programme

@@ -185,6 +185,72 @@ TFPB_HEADINGS: tuple[Term, ...] = (
     Term("8", "Petits travaux d'amélioration de la qualité de service"),
 )
 
+# Annexe 1: the lines of each heading, as the Lillers 2023 programme spells them (GUSP.md, seed).
+# Code "3.2" = heading 3, line 2; `short` is the heading's code. An action carries one line (or
+# only its heading, for actions recorded before lines existed: "ligne non précisée").
+TFPB_LINES: tuple[Term, ...] = (
+    Term("1.1", "Agents de médiation sociale", "1"),
+    Term("1.2", "Agents de développement social et urbain", "1"),
+    Term("1.3", "Coordonnateur HLM de la gestion de proximité", "1"),
+    Term("1.4", "Référents sécurité", "1"),
+    Term("2.1", "Formations spécifiques (relation client, gestion des conflits…)", "2"),
+    Term("2.2", "Sessions de coordination inter-acteurs", "2"),
+    Term("2.3", "Dispositifs de soutien", "2"),
+    Term("3.1", "Renforcement nettoyage", "3"),
+    Term("3.2", "Enlèvement de tags et graffitis", "3"),
+    Term("3.3", "Amélioration des délais d'intervention", "3"),
+    Term("3.4", "Réparation des équipements vandalisés", "3"),
+    Term("4.1", "Gestion des encombrants", "4"),
+    Term("4.2", "Renforcement ramassage papiers et détritus", "4"),
+    Term("4.3", "Enlèvement des épaves", "4"),
+    Term("4.4", "Amélioration de la collecte des déchets", "4"),
+    Term("5.1", "Dispositif tranquillité", "5"),
+    Term("5.2", "Vidéosurveillance", "5"),
+    Term("5.3", "Surveillance des chantiers", "5"),
+    Term("5.4", "Analyse des besoins en vidéosurveillance", "5"),
+    Term("6.1", "Soutien aux associations de locataires", "6"),
+    Term("6.2", "Dispositif spécifique à la sensibilisation, à la maîtrise des charges, collecte sélective, "
+                "nouveaux usages, gestes éco-citoyens", "6"),
+    Term("6.3", "Enquêtes de satisfaction territorialisées", "6"),
+    Term("7.1", "Soutien aux actions favorisant le « vivre ensemble »", "7"),
+    Term("7.2", "Actions d'accompagnement social spécifiques", "7"),
+    Term("7.3", "Services spécifiques aux locataires (ex. : portage de courses en cas de panne d'ascenseur)", "7"),
+    Term("7.4", "Actions d'insertion (chantiers jeunes, chantiers d'insertion)", "7"),
+    Term("7.5", "Mise à disposition de locaux associatifs ou de services", "7"),
+    Term("8.1", "Petits travaux d'amélioration du cadre de vie", "8"),
+    Term("8.2", "Surcoût de remise en état des logements", "8"),
+    Term("8.3", "Travaux de sécurisation (gestion des caves, digicode, Vigik)", "8"),
+)
+# Annexe 1's columns. Earlier periods (the bilans 2016-2018, 2019-2020, 2021-2022): what was
+# engaged, not engaged, carried over. The programme's year: the forecast, the spending valued from
+# the actions' costs (computed, never typed: `computed` in description), the amount carried into
+# the year from an action reported.
+TFPB_PERIOD_AMOUNTS: tuple[Term, ...] = (
+    Term("engage", "Montant engagé", "Engagé"),
+    Term("non_engage", "Montant non engagé", "Non engagé"),
+    Term("reporte", "Montant reporté", "Reporté"),
+)
+TFPB_YEAR_AMOUNTS: tuple[Term, ...] = (
+    Term("previsionnel", "Montant prévisionnel", "Prévisionnel"),
+    Term("valorise", "Dépense valorisée (coûts des actions)", "Dépense valorisée", "computed"),
+    Term("reaffecte", "Montant réaffecté (action reportée)", "Réaffecté"),
+)
+TFPB_PROGRAMME_FIELDS: tuple[Term, ...] = (
+    Term("landlord", "Bailleur"),
+    Term("neighbourhood", "Quartier"),
+    Term("year", "Année"),
+    Term("dwellings", "Nombre de logements dans le quartier"),
+    Term("abatement", "Montant de l'abattement TFPB de l'année"),
+    Term("periods", "Périodes des bilans précédents"),
+    Term("comment", "Commentaire"),
+)
+UNSPECIFIED_LINE = "Ligne non précisée"
+
+
+def tfpb_lines(heading: str) -> tuple[Term, ...]:
+    """The lines of one Annexe 1 heading, in order."""
+    return tuple(t for t in TFPB_LINES if t.short == heading)
+
 # Annexe 2: the columns of the tableau de suivi des actions engagées, in the convention's order.
 # Codes are the Action table's columns; the response of each action is split into RESPONSES.
 ANNEXE2_COLUMNS: tuple[Term, ...] = (
@@ -206,6 +272,7 @@ ACTION_FIELDS: tuple[Term, ...] = (
     Term("other_partners", "Autres partenaires"),
     Term("deadline", "Échéance"),
     Term("tfpb_heading", "Ligne du programme TFPB"),
+    Term("tfpb_line", "Ligne du programme TFPB"),
     Term("neighbourhood", "Quartier"),
 )
 
@@ -231,6 +298,10 @@ _ALL = {
     "role": ROLES,
     "partner_kind": PARTNER_KINDS,
     "tfpb": TFPB_HEADINGS,
+    "tfpb_line": TFPB_LINES,
+    "tfpb_period_amount": TFPB_PERIOD_AMOUNTS,
+    "tfpb_year_amount": TFPB_YEAR_AMOUNTS,
+    "tfpb_field": TFPB_PROGRAMME_FIELDS,
     "annexe2": ANNEXE2_COLUMNS,
     "action_field": ACTION_FIELDS,
 }
@@ -270,6 +341,8 @@ def template_globals() -> dict[str, object]:
         "WALK_STATUSES": WALK_STATUSES,
         "ROLES": ROLES,
         "TFPB_HEADINGS": TFPB_HEADINGS,
+        "TFPB_LINES": TFPB_LINES,
+        "tfpb_lines": tfpb_lines,
         "ANNEXE2_COLUMNS": ANNEXE2_COLUMNS,
         "gusp_label": label,
         "gusp_term": term,

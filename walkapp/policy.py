@@ -186,6 +186,7 @@ AUTHOR = "author of the constat"
 PILOT_AGENT = "agent of the pilot partner"
 VALIDATED = "validated constat"
 ANYONE = "anyone"
+LANDLORD_AGENT = "agent of the programme's landlord"
 
 NOT_YET_OPEN = "La marche n'a pas encore commencé : les constats ne sont pas encore ouverts."
 CLOSED_TO_CONSTATS = ("Cette marche est close : elle ne reçoit plus de nouveau constat, "
@@ -289,6 +290,15 @@ RULES: dict[str, Rule] = {
     "bilan.read": _rule(STAFF, f"Le bilan de l'année est {STAFF_READS}.", "Connectez-vous pour accéder au bilan."),
     "bilan.edit": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} saisissent les indicateurs et les appréciations du "
                         "bilan.", "Connectez-vous pour accéder au bilan."),
+    # The TFPB programme (Annexe 1): a landlord's own agents and the coordinators write it (the
+    # landlord reports its spending), every staff member reads it (the committee evaluates it).
+    "tfpb.read": _rule(STAFF, f"Le programme TFPB est {STAFF_READS}.",
+                       "Connectez-vous pour accéder aux programmes TFPB."),
+    "tfpb.create": _rule({COORDINATOR, LANDLORD_AGENT}, "Seuls les coordinateurs et les agents d'un bailleur "
+                         "créent le programme TFPB de ce bailleur.",
+                         "Connectez-vous pour accéder aux programmes TFPB."),
+    "tfpb.edit": _rule({COORDINATOR, LANDLORD_AGENT}, "Seuls les coordinateurs et les agents du bailleur de ce "
+                       "programme peuvent le modifier.", "Connectez-vous pour accéder aux programmes TFPB."),
 }
 VERBS = tuple(RULES)
 
@@ -298,7 +308,7 @@ ACTION_FOLLOW_FIELDS = frozenset({"state", "cost", "evaluation", "comment", "del
 # Everything a coordinator's form holds.
 ACTION_ALL_FIELDS = frozenset({"axe", "neighbourhood", "problem", "finding", "actions", "response_gestion",
                                "response_usage", "response_conception", "pilot", "other_partners", "deadline",
-                               "tfpb_heading"}) | ACTION_FOLLOW_FIELDS
+                               "tfpb_heading"}) | ACTION_FOLLOW_FIELDS | {"tfpb_line"}
 
 
 # ---------------------------------------------------------------- asking
@@ -342,6 +352,8 @@ def _admits(actor: Actor, condition: str, obj: Any) -> bool:
         return actor.role == AGENT and actor.partner_id is not None and actor.partner_id == _id(pilot)
     if condition == VALIDATED:
         return _field(obj, "status") == "validated"
+    if condition == LANDLORD_AGENT:  # obj: a programme, or {"landlord": id} for a new one
+        return actor.role == AGENT and actor.partner_id is not None and actor.partner_id == _id(_field(obj, "landlord"))
     raise ValueError(condition)
 
 

@@ -209,6 +209,9 @@ class Action(Table, tablename="action"):
     evaluation = Text(default="", help_text="Évaluation de l'action / évolution.")
     comment = Text(default="", help_text="Commentaire.")
     tfpb_heading = Varchar(length=8, null=True, default=None, help_text="Ligne du programme TFPB.")
+    # The line of Annexe 1 ("3.2", gusp.TFPB_LINES); tfpb_heading stays its heading ("3"), so actions
+    # recorded with a heading only keep their meaning ("ligne non précisée").
+    tfpb_line = Varchar(length=8, null=True, default=None, help_text="Ligne de l'Annexe 1 (rubrique.ligne).")
     created_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -232,6 +235,34 @@ class ActionEvent(Table, tablename="action_event"):
     after = Text(default="")
 
 
+class TfpbProgramme(Table, tablename="tfpb_programme"):
+    """Annexe 1: a landlord's programme of actions in return for the TFPB abatement, for one
+    neighbourhood and one year (one per landlord x neighbourhood x year: walkapp/tfpb/services.py)."""
+
+    landlord = ForeignKey(Partner, null=False, on_delete=OnDelete.restrict)
+    neighbourhood = ForeignKey(Neighbourhood, null=False, on_delete=OnDelete.restrict)
+    year = Integer()
+    dwellings = Integer(null=True, default=None, help_text="Nombre de logements dans le quartier.")
+    abatement = Numeric(digits=(12, 2), null=True, default=None, help_text="Abattement TFPB de l'année, en euros.")
+    periods = Varchar(length=100, default="", help_text="Périodes des bilans précédents, ex. 2016-2018 2019-2020.")
+    comment = Text(default="")
+    created_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class TfpbAmount(Table, tablename="tfpb_amount"):
+    """One amount of a programme: a line (gusp.TFPB_LINES), a period ("2019-2020" or the year) and
+    a column (gusp.TFPB_PERIOD_AMOUNTS for earlier periods, TFPB_YEAR_AMOUNTS for the year)."""
+
+    programme = ForeignKey(TfpbProgramme, null=False, on_delete=OnDelete.cascade)
+    line = Varchar(length=8)
+    period = Varchar(length=9)
+    kind = Varchar(length=16)
+    amount = Numeric(digits=(12, 2))
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Neighbourhood,
     Street,
@@ -249,6 +280,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     ApiKey,
     WebSession,
     SignInFailure,
+    TfpbProgramme,
+    TfpbAmount,
 )
 
 

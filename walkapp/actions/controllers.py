@@ -50,7 +50,8 @@ def _input_from(row: dict[str, Any]) -> ActionInput:
     """The form's values for an existing action."""
     data = ActionInput(**{name: row[name] for name in (
         "axe", "problem", "finding", "actions", "response_gestion", "response_usage", "response_conception",
-        "deadline", "state", "cost", "delay_causes", "evaluation", "comment", "tfpb_heading", "neighbourhood")})
+        "deadline", "state", "cost", "delay_causes", "evaluation", "comment", "tfpb_heading", "tfpb_line",
+        "neighbourhood")})
     data.pilot = row["pilot_id"]
     data.other_partners = row["other_partner_ids"]
     data.raw = {"cost": format_euros(row["cost"], unit=False).replace("\u202f", " ")}

@@ -57,6 +57,7 @@ class ActionInput:
     evaluation: str = ""
     comment: str = ""
     tfpb_heading: str | None = None
+    tfpb_line: str | None = None
     constats: list[int] = field(default_factory=list)
     raw: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
@@ -65,21 +66,26 @@ class ActionInput:
         return {name: getattr(self, name) for name in sorted(names)}
 
 
-def parse_euros(errors: dict[str, str], name: str, value: object) -> Decimal | None:
-    """"1 234,50", "1234.5", "1.234,50 €" → Decimal("1234.50"); empty → None."""
+def parse_euros(errors: dict[str, str], name: str, value: object, *, label: str = "",
+                maximum: Decimal = MAX_COST) -> Decimal | None:
+    """"1 234,50", "1234.5", "1.234,50 €" → Decimal("1234.50"); empty → None. The one reading of an
+    amount in euros (actions' costs, the TFPB programme): never negative, at most `maximum`."""
     text = _SPACES.sub("", clean_text(value, max_length=40)).removesuffix("€").removesuffix("EUR")
     if not text:
         return None
-    label = field_label(name)
-    amount = None if text.startswith(("-", "+", "\u2212")) else french_decimal(text)  # the one number reader
+    label = label or field_label(name)
+    if text.startswith(("-", "\u2212")) and len(text) > 1:
+        errors[name] = f"{label} : un montant ne peut pas être négatif."
+        return None
+    amount = None if text.startswith("+") else french_decimal(text)  # the one number reader
     if amount is None:
         errors[name] = f"{label} : saisissez un montant en euros, par exemple 1 234,50."
         return None
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
         errors[name] = f"{label} : au centime près (deux chiffres après la virgule au plus)."
         return None
-    if amount > MAX_COST:
-        errors[name] = f"{label} : montant trop grand."
+    if amount > maximum:
+        errors[name] = f"{label} : montant trop grand (au plus {format_euros(maximum)})."
         return None
     return amount.quantize(CENT)
 
@@ -181,11 +187,16 @@ def parse_action_form(form: Any, names: frozenset[str], partners: set[int], neig
             errors["state"] = f"{field_label('state')} : choisissez un état de la liste."
     if "cost" in names:
         data.cost = parse_euros(errors, "cost", data.raw["cost"])
-    if "tfpb_heading" in names:
-        heading = data.raw["tfpb_heading"].strip()
-        if heading and not gusp.is_code("tfpb", heading):
-            errors["tfpb_heading"] = f"{field_label('tfpb_heading')} : choisissez une ligne de la liste."
-        data.tfpb_heading = heading or None
+    if "tfpb_line" in names or "tfpb_heading" in names:
+        # One choice: a line of Annexe 1 ("3.2", its heading follows) or a heading alone ("3").
+        choice = data.raw.get("tfpb_line", "").strip() or data.raw.get("tfpb_heading", "").strip()
+        line = gusp.term("tfpb_line", choice)
+        if line is not None:
+            data.tfpb_line, data.tfpb_heading = line.code, line.short
+        elif gusp.is_code("tfpb", choice) or not choice:
+            data.tfpb_line, data.tfpb_heading = None, choice or None
+        else:
+            errors["tfpb_line"] = f"{field_label('tfpb_line')} : choisissez une ligne de la liste."
     data.constats = parse_ids(data.raw.get("constats"))
     return data
 

@@ -142,6 +142,7 @@ async def action_rows(chosen: ActionFilter | None = None, today: dt.date | None 
             "pilot_id": action["pilot"], "pilot_name": names.get(action["pilot"], ""),
             "other_partner_ids": others, "other_partner_names": [names.get(p, "?") for p in others],
             "tfpb_label": gusp.label("tfpb", action["tfpb_heading"]) if action["tfpb_heading"] else "",
+            "tfpb_line_label": gusp.label("tfpb_line", action["tfpb_line"]) if action["tfpb_line"] else "",
             "constat_ids": [link["observation"] for link in linked],
             "walk_ids": {link["walk"] for link in linked},
             "neighbourhood_ids": {action["neighbourhood"]} | {link["neighbourhood"] for link in linked},

@@ -156,6 +156,8 @@ def readable(name: str, value: str) -> str:
         return gusp.label("action_state", value)
     if name == "tfpb_heading":
         return f"{value}. {gusp.label('tfpb', value)}"
+    if name == "tfpb_line":
+        return f"{value} {gusp.label('tfpb_line', value)}"
     if name == "cost":
         try:
             return format_euros(Decimal(value))
@@ -286,7 +288,8 @@ async def create_action(data: ActionInput, user: StaffUser) -> Action:
             actions=data.actions, response_gestion=data.response_gestion, response_usage=data.response_usage,
             response_conception=data.response_conception, pilot=data.pilot, other_partners=data.other_partners,
             deadline=data.deadline, state=data.state, cost=data.cost, delay_causes=data.delay_causes,
-            evaluation=data.evaluation, comment=data.comment, tfpb_heading=data.tfpb_heading, created_by=user.id,
+            evaluation=data.evaluation, comment=data.comment, tfpb_heading=data.tfpb_heading,
+            tfpb_line=data.tfpb_line, created_by=user.id,
         )
         await action.save()
         await ActionEvent(action=action.id, user=user.id, field=CREATED, before="",
