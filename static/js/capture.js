@@ -647,7 +647,9 @@
       var lat = parseFloat(li.dataset.lat), lon = parseFloat(li.dataset.lon);
       li.dataset.distance = isNaN(lat) || isNaN(lon) ? "" : String(metresBetween(fix.lat, fix.lon, lat, lon));
       var span = li.querySelector(".distance");
-      if (span) span.textContent = li.dataset.distance ? " · à " + Math.round(Number(li.dataset.distance)) + " m de vous" : "";
+      if (!span) return;
+      var before = span.parentNode.textContent.replace(span.textContent, "").trim();
+      span.textContent = li.dataset.distance ? (before ? " · " : "") + "à " + Math.round(Number(li.dataset.distance)) + " m de vous" : "";
     });
     items.sort(function (a, b) {
       var da = a.dataset.distance === "" ? Infinity : Number(a.dataset.distance);

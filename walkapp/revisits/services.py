@@ -190,7 +190,7 @@ class Side:
 
     id: int
     photo_id: int | None
-    at: Any  # when it was seen (observed_at, else received_at): shown through clock
+    at: Any  # when it was seen (observed_at; None: its walk's day), shown through clock
     walk_title: str
     walk_date: dt.date
     description: str
@@ -224,7 +224,8 @@ async def _sides(ids: list[int]) -> dict[int, Side]:
             Observation.walk.date.as_alias("walk_date"),
         ).where(Observation.id.is_in(batch))
     thumbs = await first_photos(ids)
-    return {r["id"]: Side(r["id"], thumbs.get(r["id"]), r["observed_at"] or r["received_at"], r["walk_title"],
+    # When it was seen: the phone's moment, else its walk's day (a constat sent later, imported).
+    return {r["id"]: Side(r["id"], thumbs.get(r["id"]), r["observed_at"], r["walk_title"],
                           r["walk_date"], r["description"], r["status"], r["issue"]) for r in rows}
 
 
