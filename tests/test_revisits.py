@@ -148,7 +148,8 @@ async def test_every_bad_revisit_is_refused_in_french_and_stores_nothing(client,
         (revisit_fields(same_walk), 422, "invalid", "de cette marche-ci"),
         (revisit_fields(later.id), 422, "invalid", "marche postérieure"),
         (revisit_fields(999999), 422, "invalid", "n'existe pas"),
-        (revisit_fields(None, "resolu", issue="dechets", angle="usages"), 422, "invalid", "ne va qu'avec le constat revu"),
+        (revisit_fields(None, "resolu", issue="dechets", angle="usages"), 422, "invalid",
+         "ne va qu'avec le constat revu"),
         (revisit_fields(good.id, None), 422, "invalid", "Résolu, Amélioré, Inchangé ou Dégradé"),
         (revisit_fields(good.id, "repare"), 422, "invalid", "choisissez Résolu, Amélioré, Inchangé ou Dégradé"),
         (revisit_fields("n°3"), 422, "invalid", "le numéro d'un constat"),
@@ -301,7 +302,7 @@ async def test_map_filter_revus_and_geojson_agree_with_the_latest_outcome(client
     assert points == {a.id: "resolu", b.id: "degrade", c.id: None}
     compact = page.text.replace(" ", "")
     assert f",{a.id},3,0,0]" in compact and f",{b.id},3,0,3]" in compact
-    bad = await client.get(f"/carte?revu=peut-etre")
+    bad = await client.get("/carte?revu=peut-etre")
     assert bad.status_code == 200 and "Filtre « revu » ignoré" in shown(bad)
     # The zip of the view says its filter.
     from walkapp.exports.builder import collect

@@ -108,7 +108,8 @@ UPLOAD = Schema(
         "client_uuid": _string("Clé d'idempotence faite par le téléphone : renvoyer le même constat "
                                "avec le même client_uuid ne le crée pas deux fois.", format="uuid"),
         "issue": _enum("issue", "L'enjeu GUSP. Un constat revu (revisit_of) peut l'omettre : celui du constat revu."),
-        "angle": _enum("angle", "L'angle d'analyse. Un constat revu (revisit_of) peut l'omettre : celui du constat revu."),
+        "angle": _enum("angle", "L'angle d'analyse. Un constat revu (revisit_of) peut l'omettre : celui du "
+                                "constat revu."),
         "polarity": _enum("polarity", "Point faible (negative, par défaut) ou point fort (positive)."),
         "description": _string("Commentaire.", max_length=MAX_DESCRIPTION),
         "lat": _number("Latitude WGS 84 (avec lon).", -90, 90),

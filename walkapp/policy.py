@@ -20,8 +20,8 @@ Decisions (PRODUCT.md: "Who uses it", flow 3 "Review", "Privacy"):
   deletes it while the walk is open.
 - Participants (this browser's joined walks, or one Bearer participant token) see the walks they
   joined, nothing else, except the photos of the walk a joined follow-up walk follows (its
-  "À revoir" list shows them; not the earlier constats' pages, nor who made them). An Open311 key sees its own walk's constats and posts into it; anyone
-  reads validated constats through Open311.
+  "À revoir" list shows them; not the earlier constats' pages, nor who made them). An Open311 key
+  sees its own walk's constats and posts into it; anyone reads validated constats through Open311.
 
 Who is acting (`Actor`) is resolved once per request by `ActorMiddleware` and kept in the scope
 (`scope["auth"]`; `scope["user"]` is its staff user). Bearer rule, the one place it lives: a
@@ -267,7 +267,8 @@ RULES: dict[str, Rule] = {
                             "Connectez-vous pour examiner les constats."),
     "open311.read": _rule(STAFF | {VALIDATED, WALK_KEY}, "Demande introuvable."),
     # Photos
-    "photo.see": _rule(_SEE_WALK | {FOLLOWING}, "Vous n'avez pas rejoint la marche de cette photo : ouvrez son lien ou son code QR.",
+    "photo.see": _rule(_SEE_WALK | {FOLLOWING},
+                       "Vous n'avez pas rejoint la marche de cette photo : ouvrez son lien ou son code QR.",
                        "Rejoignez la marche pour voir ses photos.", join=True),
     "photo.original": _rule({COORDINATOR}, "Les photos originales (avec leur position GPS) sont réservées aux "
                             "coordinateurs.",

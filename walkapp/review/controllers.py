@@ -123,8 +123,9 @@ class ReviewController(Controller):
         photos = await services.photos_of(observation.id)
         # A constat no action may answer (rejected) gets no box for the selection tray.
         selectable = not (await sort_constats([observation.id])).refused
+        latest = (await revisits.latest_outcomes([observation.id])).get(observation.id)  # "Revu : …"
         return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None,
-                      selectable=selectable, latest=(await revisits.latest_outcomes([observation.id])).get(observation.id))
+                      selectable=selectable, latest=latest)
 
     @get("/constats/{observation_id:int}", name="constat.page")
     async def constat_page(self, request: Request, observation_id: FromPath[int]) -> Template:
