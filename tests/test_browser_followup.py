@@ -122,3 +122,41 @@ async def test_a_revisit_made_offline_leaves_once_and_shows_before_after(phone, 
     assert abs(boxes[0]["y"] - boxes[1]["y"]) < 2 and boxes[0]["x"] < boxes[1]["x"]  # side by side
     await screenshot(staff, "followup-avant-apres", backend)
     assert problems(staff) == []
+
+
+async def test_the_evaluation_proposal_fills_the_field_only_when_asked(phone, live_server, backend):
+    from walkapp.actions.forms import ActionInput
+    from walkapp.actions.services import create_action
+    from walkapp.observations.schemas import ObservationInput
+    from walkapp.observations.services import record
+    from walkapp.storage import media_store
+    from walkapp.tables import Action
+    import uuid
+
+    earlier = await make_walk("closed")
+    constat = await earlier_constat(earlier)
+    walk = await follow_up_of(earlier, title="Suivi")
+    await record(media_store(), walk, None, ObservationInput(
+        client_uuid=str(uuid.uuid4()), issue=None, angle=None, polarity=None, revisit_of=constat.id,
+        outcome="resolu"))
+    coordinator = await make_user("coordinator")
+    action = await create_action(ActionInput(axe="dechets", problem="Dépôts", constats=[constat.id],
+                                             evaluation="Suivi en cours."), coordinator)
+    page = await phone()
+    await sign_in(page, live_server["url"], coordinator.email)
+    await page.goto(f"{live_server['url']}/actions/{action.id}/modifier")
+    proposal = "1 constat revu : 1 Résolu (marche de suivi du 12/01/2027)"
+    await expect(page.locator("#evaluation-proposal")).to_contain_text(proposal)
+    field = page.get_by_label("Évaluation de l'action / Évolution")
+    await expect(field).to_have_value("Suivi en cours.")
+    await page.get_by_role("button", name="Reprendre dans l'évaluation").click()
+    await expect(field).to_have_value(f"Suivi en cours.\n{proposal}")  # after what was written
+    await page.get_by_role("button", name="Reprendre dans l'évaluation").click()  # not twice
+    await expect(field).to_have_value(f"Suivi en cours.\n{proposal}")
+    assert (await Action.objects().where(Action.id == action.id).first()).evaluation == "Suivi en cours."
+    await screenshot(page, "followup-evaluation-proposal", backend)
+    await page.get_by_role("button", name="Enregistrer").click()
+    await page.wait_for_url(f"{live_server['url']}/actions/{action.id}")
+    assert (await Action.objects().where(Action.id == action.id).first()).evaluation == (
+        f"Suivi en cours.\n{proposal}")
+    assert problems(page) == []

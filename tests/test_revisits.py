@@ -288,6 +288,7 @@ async def test_map_filter_revus_and_geojson_agree_with_the_latest_outcome(client
     await sign_in(client, "committee")
     geo = (await client.get(f"/api/v1/observations.geojson?walk={earlier.id}&revu=resolu")).json()
     assert [f["id"] for f in geo["features"]] == [a.id]
+    assert geo["features"][0]["properties"]["latest_outcome"] == "resolu"
     revisits_geo = (await client.get(f"/api/v1/observations.geojson?walk={first.id}")).json()
     assert {f["properties"]["outcome"] for f in revisits_geo["features"]} == {"resolu"}
     assert {f["properties"]["revisit_of"] for f in revisits_geo["features"]} == {a.id, b.id}

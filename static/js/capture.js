@@ -557,7 +557,10 @@
     });
   }
 
-  if (openButton) openButton.addEventListener("click", function () { openForm(); });
+  if (openButton) openButton.addEventListener("click", function () {
+    if (revisit && !somethingEntered()) resetForm();  // "Revoir" opened, nothing typed: a plain constat now
+    openForm();
+  });
 
   // "Annuler" asks, in the page, when something would be lost; an empty form just closes.
   function abandon() { dropDraft(); resetForm(); closeForm(); }

@@ -15,7 +15,7 @@ from ..errors import BadRequest, NotFound
 from ..urls import url
 from ..validation import parse_id
 from ..web import redirect, render
-from ..revisits.services import evaluation_proposal
+from ..revisits.services import before_after, evaluation_proposal
 from ..policy import ACTION_ALL_FIELDS, ACTION_FOLLOW_FIELDS, actor_of, allowed, can, require
 from . import exports, queries, services
 from .forms import ActionInput, format_euros, parse_action_form, parse_ids, require_cause_when_reported
@@ -177,7 +177,11 @@ class ActionController(Controller):
                               data: ActionInput | None = None) -> dict[str, Any]:
         row = await _row(action_id)
         actor = actor_of(request)
-        return {"a": row, "constats": await services.constats_of(action_id),
+        constats = await services.constats_of(action_id)
+        pairs = await before_after([c["id"] for c in constats])
+        return {"a": row, "constats": constats,
+                # Avant / Après of its constats: what the proposed evaluation rests on.
+                "pairs": [p for c in constats for p in pairs[c["id"]] if p.before.id == c["id"]],
                 "history": await services.history(action_id),
                 "can_edit": can(actor, "actions.edit", row), "can_follow": can(actor, "actions.follow", row),
                 "can_link": can(actor, "actions.link", row), "data": data or _input_from(row),

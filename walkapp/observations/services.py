@@ -184,6 +184,9 @@ async def delete_observation(store: MediaStore, observation: Observation) -> Non
         await lock_names(row["sha256"] for row in photo_rows)
         await Photo.delete().where(Photo.observation == observation.id)
         await Observation.update({Observation.duplicate_of: None}).where(Observation.duplicate_of == observation.id)
+        # Its re-visits lose what they re-visited: a plain constat again (an outcome needs its constat).
+        await Observation.update({Observation.revisit_of: None, Observation.outcome: None}).where(
+            Observation.revisit_of == observation.id)
         await Observation.delete().where(Observation.id == observation.id)
         await _remove_files_of(store, [(row["sha256"], (row["original_path"], row["display_path"],
                                                         row["thumb_path"])) for row in photo_rows])
