@@ -25,9 +25,9 @@ async def counts():
     return {t._meta.tablename: await t.count() for t in ALL_TABLES}
 
 
-async def participant_tokens() -> dict[str, str]:
-    return {row["display_name"]: row["token"] for row in await Participant.select(
-        Participant.display_name, Participant.token)}
+async def participant_tokens() -> dict[tuple[int, str], str]:
+    return {(row["walk"], row["display_name"]): row["token"] for row in await Participant.select(
+        Participant.walk, Participant.display_name, Participant.token)}
 
 
 async def test_demo_loads_lillers_and_twice_duplicates_nothing(test_env, work_dir, client):
@@ -52,8 +52,9 @@ async def test_demo_loads_lillers_and_twice_duplicates_nothing(test_env, work_di
     assert coordinator.role == "coordinator"
 
     walks = await Walk.objects().order_by(Walk.date)
-    assert [w.status for w in walks] == ["closed", "open"]
-    past, today = walks
+    assert [w.status for w in walks] == ["closed", "closed", "open"]
+    past, follow_up, today = walks
+    assert follow_up.follows == past.id and past.date < follow_up.date < today.date
     assert today.join_secret == join.group(1)
     observations = await Observation.objects().where(Observation.walk == past.id)
     assert len(observations) >= 20
@@ -66,7 +67,8 @@ async def test_demo_loads_lillers_and_twice_duplicates_nothing(test_env, work_di
     # Every observation has its photo, on disk, made by the photo pipeline.
     media = Path(test_env["WALKAPP_MEDIA_DIR"])
     photos = await Photo.objects()
-    assert {p.observation for p in photos} == {o.id for o in observations}
+    revisits = await Observation.objects().where(Observation.walk == follow_up.id)
+    assert {p.observation for p in photos} == {o.id for o in observations + revisits}
     for photo in photos:
         for relative in (photo.original_path, photo.display_path, photo.thumb_path):
             assert (media / relative).is_file(), relative
@@ -90,7 +92,7 @@ async def test_demo_secrets_differ_per_site_and_every_start_prints_the_links(tes
     run_demo(other_site, tmp_path)
     other_tokens = {token for (token,) in await query(fresh_database, "SELECT token FROM participant")} | {
         secret for (secret,) in await query(fresh_database, "SELECT join_secret FROM walk")}
-    assert len(ours) == 6 and len(other_tokens) == 8
+    assert len(ours) == 9 and len(other_tokens) == 12  # 6 + 3 participants, and 3 walks
     ours_all = set(ours.values()) | {w.join_secret for w in await Walk.objects()}
     assert not ours_all & other_tokens
 
@@ -106,3 +108,64 @@ async def test_demo_secrets_differ_per_site_and_every_start_prints_the_links(tes
     reopened = await Walk.objects().where(Walk.id == today.id).first()
     assert reopened.status == "open" and reopened.date == clock.today()
     assert await participant_tokens() == ours
+
+
+async def test_demo_shows_the_evaluation_actions_and_a_follow_up_walk(test_env, work_dir, client):
+    """Issue 12: the past walk's actions in several states (pilots among the partners, costs, one
+    late, one done), and a closed follow-up walk with re-visits of every outcome, with photos."""
+    from collections import Counter
+
+    from walkapp.actions.queries import action_rows
+    from walkapp.demo import ACTIONS, FOLLOW_UP_TITLE, REVISITS
+    from walkapp.revisits.services import before_after, evaluation_proposal, revisit_summary
+    from walkapp.tables import Action, ActionObservation
+
+    run_demo(test_env, work_dir)
+    first = await counts()
+    run_demo(test_env, work_dir)
+    assert await counts() == first  # idempotent, the new content too
+
+    rows = await action_rows()
+    assert len(rows) == len(ACTIONS) == 6
+    assert Counter(r["state"] for r in rows) == {"en_cours": 3, "realisee": 1, "a_engager": 1, "reportee": 1}
+    assert sum(1 for r in rows if r["late"]) == 1
+    late = next(r for r in rows if r["late"])
+    assert late["state"] == "en_cours" and late["deadline"] < clock.today()
+    partners = {p["name"] for p in await Partner.select(Partner.name)}
+    assert all(r["pilot_name"] in partners for r in rows) and len({r["pilot_name"] for r in rows}) >= 4
+    assert sum(1 for r in rows if r["cost"] is not None) == 4
+    for row in rows:
+        assert await ActionObservation.count().where(ActionObservation.action == row["id"]), row
+
+    follow_up = await Walk.objects().where(Walk.title == FOLLOW_UP_TITLE).first()
+    past = await Walk.objects().where(Walk.id == follow_up.follows).first()
+    assert follow_up.status == "closed" and past.date < follow_up.date < clock.today()
+    revisits = await Observation.objects().where(Observation.walk == follow_up.id)
+    assert len(revisits) == len(REVISITS)
+    assert Counter(o.outcome for o in revisits) == {"resolu": 3, "ameliore": 2, "inchange": 2, "degrade": 2}
+    assert all(o.revisit_of and o.status == "validated" for o in revisits)
+    assert {p.observation for p in await Photo.objects().where(Photo.observation.is_in([o.id for o in revisits]))} == {
+        o.id for o in revisits}
+    pairs = await before_after([o.revisit_of for o in revisits])
+    assert all(len(pairs[o.revisit_of]) == 1 and pairs[o.revisit_of][0].after.photo_id for o in revisits)
+    summary = await revisit_summary(follow_up.id)
+    assert summary.totals == {"resolu": 3, "ameliore": 2, "inchange": 2, "degrade": 2}
+
+    # The done action's evaluation is the confirmed proposal; the others wait for a person.
+    done = await Action.objects().where(Action.state == "realisee").first()
+    assert done.evaluation == await evaluation_proposal(done.id) and "Résolu" in done.evaluation
+    others = await Action.objects().where(Action.state != "realisee")
+    assert all(a.evaluation == "" for a in others)
+    proposals = [await evaluation_proposal(a.id) for a in others]
+    assert sum(1 for p in proposals if p) == 4  # 13, 15, 21, 5 re-visited; 9 (reportée) not
+
+    # The pages show it.
+    sign_in = await client.post("/connexion", data={"email": COORDINATOR_EMAIL, "password": DEMO_PASSWORD},
+                                headers={"x-csrftoken": (await client.get("/connexion")).cookies.get("walkapp_csrf")
+                                         or client.cookies["walkapp_csrf"]}, follow_redirects=False)
+    assert sign_in.status_code == 303
+    page = await client.get(f"/constats/{revisits[0].revisit_of}")
+    assert "Avant / Après" in page.text
+    assert "Évolution des constats revus" in (await client.get(f"/marches/{follow_up.id}")).text
+    geo = (await client.get("/api/v1/observations.geojson?revu=degrade")).json()
+    assert len(geo["features"]) == 2

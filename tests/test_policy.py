@@ -403,3 +403,17 @@ async def test_an_agent_leads_the_walk(client, other_client):
     review = await post_form(other_client, f"/constats/{scene['constat']}/statut", {"status": "validated"})
     assert review.status_code == 403 and "membres du comité" in shown(review)
 
+
+
+# ---------------------------------------------------------------- follow-up walks (issue 12)
+
+def test_a_follow_up_walks_participant_sees_the_followed_walks_photos_and_nothing_more():
+    """One more column of the table: a participant of walk OTHER_WALK, a follow-up of WALK. They
+    read what "participant_other" reads, plus the photos of WALK (their "À revoir" list)."""
+    actors, objects = actor_objects()
+    follower = policy.Actor(participants={OTHER_WALK: OTHER_PARTICIPANT}, followed=frozenset({WALK}))
+    for verb in MATRIX:
+        answer = policy.can(follower, verb, object_of(verb, objects))
+        assert answer == (verb == "photo.see" or expected(verb, "participant_other")), verb
+    assert not policy.can(follower, "constat.see", objects["constat"])  # not the earlier constats' pages
+    assert not policy.can(follower, "photo.original", objects["walk"])

@@ -15,7 +15,8 @@ from walkapp.walks.services import join_walk
 
 API_ERROR_CODES = ("400", "401", "403", "404", "409", "413", "415", "422")
 UPLOAD_FIELDS = {"client_uuid", "issue", "angle", "polarity", "description", "lat", "lon", "accuracy_m", "street",
-                 "stop_id", "observed_at", "photos"}
+                 "stop_id", "observed_at", "photos",
+                 "revisit_of", "outcome"}  # issue 12: re-visits of a follow-up walk
 
 
 async def validated_constat(walk, description="Dépôt sauvage") -> Observation:

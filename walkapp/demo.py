@@ -19,7 +19,7 @@ from .observations.schemas import ObservationInput
 from .observations.services import record
 from .security import new_token
 from .storage import MediaStore
-from .tables import Neighbourhood, Participant, Partner, StaffUser, Stop, Street, Walk
+from .tables import Action, Neighbourhood, Observation, Participant, Partner, StaffUser, Stop, Street, Walk
 from .tables import TfpbAmount, TfpbProgramme
 from .db import write_transaction
 
@@ -30,6 +30,9 @@ COORDINATOR_EMAIL = "coordination@lillers.example"
 DEMO_PASSWORD = "marche-lillers-2023"
 PAST_WALK_TITLE = "Diagnostic en marchant de la Ville Centre (automne)"
 TODAY_WALK_TITLE = "Marche du jour : Ville Centre"
+FOLLOW_UP_TITLE = "Marche de suivi de la Ville Centre (hiver)"
+PAST_WALK_DAYS_AGO = 42
+FOLLOW_UP_DAYS_AGO = 7  # between the past walk and today: the re-visits of its constats
 # Namespace of the demo constats' client_uuid (idempotency keys, not secrets: a replay needs a
 # participant's session, whose token is random).
 _UUIDS = uuid.UUID("6f1c1c64-3b8e-4a3e-9a0e-7d4c2b1a0f00")
@@ -178,7 +181,8 @@ async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str
         users[role] = user or await create_user(email, DEMO_PASSWORD, display_name, role, partner)
     coordinator = users["coordinator"]
 
-    past = await _walk(neighbourhood, PAST_WALK_TITLE, today - dt.timedelta(days=42), "closed", coordinator)
+    past = await _walk(neighbourhood, PAST_WALK_TITLE, today - dt.timedelta(days=PAST_WALK_DAYS_AGO), "closed",
+                       coordinator)
     stops = await Stop.objects().where(Stop.walk == past.id).order_by(Stop.position)
     people = []
     for index, name in enumerate(("Claire Devaux", "Karim Benali", *RESIDENTS)):
@@ -204,10 +208,156 @@ async def load_demo(store: MediaStore, today: dt.date | None = None) -> dict[str
             photos=[(placeholder_photo(issue, number), f"demo-{number}.jpg")],
         ))
 
+    by_number = await _past_constats(past)
+    await _actions(neighbourhood, coordinator, by_number, today)
+    follow_up = await _follow_up(store, past, users, by_number, today)
+    await _confirm_done_evaluation(coordinator)
+    await publish_demo_restitution(past, coordinator)
+
     current = await _walk(neighbourhood, TODAY_WALK_TITLE, today, "open", coordinator)
     await _open_today(current, today)
     await load_tfpb_demo(neighbourhood, coordinator)
-    return {"coordinator": coordinator, "open_walk": current, "past_walk": past}
+    return {"coordinator": coordinator, "open_walk": current, "past_walk": past, "follow_up_walk": follow_up}
+
+
+# ---------------------------------------------------------------- the evaluation (issue 12)
+
+# Actions decided after the past walk, in several states: (constat numbers, axe, problem, actions,
+# pilot, state, cost, deadline in days from today, delay causes, responses).
+ACTIONS = (
+    ((1,), "ambiance", "Éclairage en panne sur le parvis de la mairie",
+     "Remplacer les trois luminaires du parvis et contrôler l'éclairage chaque mois.",
+     "Services techniques", "realisee", "1850.00", -20, "", ("gestion",)),
+    ((5,), "proprete", "Corbeilles pleines le lundi matin",
+     "Ajouter un passage de vidage des corbeilles le dimanche soir, place et rue Carnot.",
+     "Ville de Lillers", "en_cours", "3200.00", 60, "", ("gestion",)),
+    ((13,), "dechets", "Bacs de tri débordants à la Résidence Allende",
+     "Ajouter deux bacs jaunes et demander une collecte de plus par semaine à la CABBALR.",
+     "SIA Habitat", "en_cours", "4500.00", -10, "", ("gestion",)),  # late: deadline past, not done
+    ((15,), "dechets", "Dépôts sauvages d'encombrants Impasse Duwet",
+     "Enlèvement, panneau d'information sur les rendez-vous encombrants, passage de la police rurale.",
+     "CABBALR", "a_engager", None, 30, "", ("gestion", "usage")),
+    ((9,), "mobilites", "Passage piéton effacé devant l'arrêt de bus",
+     "Refaire le marquage au sol du passage piéton, boulevard de Paris.",
+     "Services techniques", "reportee", "950.00", 45, "Travaux de voirie décalés au printemps (météo).",
+     ("conception",)),
+    ((21,), "usagers", "Loge du gardien fermée l'après-midi à la Résidence Sycomores",
+     "Ouvrir la loge deux après-midi par semaine et afficher les horaires et le numéro d'astreinte.",
+     "Pas-de-Calais Habitat", "en_cours", None, 20, "", ("gestion",)),
+)
+
+# Re-visits of the follow-up walk, every outcome: (constat number, outcome, comment).
+REVISITS = (
+    (1, "resolu", "Luminaires remplacés : le parvis est bien éclairé toute la soirée."),
+    (17, "resolu", "Palissade remise en place, le trou est comblé."),
+    (14, "resolu", "Une porte fermant à clé a été posée sur le local poubelles."),
+    (5, "ameliore", "Le passage du dimanche soir aide : moins de débordements, encore un peu après le marché."),
+    (21, "ameliore", "La loge ouvre deux après-midi par semaine, les horaires sont affichés."),
+    (13, "inchange", "Toujours des bacs de tri qui débordent le week-end."),
+    (2, "inchange", "Le recoin derrière l'abri vélo est toujours sans éclairage."),
+    (15, "degrade", "Le dépôt s'est agrandi : canapé et gravats en plus du matelas."),
+    (7, "degrade", "Encore plus de déjections le long du trottoir, pas de distributeur de sacs."),
+)
+
+
+async def _past_constats(past: Walk) -> dict[int, Observation]:
+    """The past walk's constats by their number in CONSTATS (found by their client_uuid)."""
+    found = {}
+    for number in range(1, len(CONSTATS) + 1):
+        found[number] = await Observation.objects().where(
+            (Observation.walk == past.id)
+            & (Observation.client_uuid == str(uuid.uuid5(_UUIDS, f"constat-{number}")))).first()
+    return found
+
+
+async def _actions(neighbourhood: Neighbourhood, coordinator: StaffUser, by_number: dict[int, Observation],
+                   today: dt.date) -> None:
+    from decimal import Decimal
+
+    from .actions.forms import ActionInput
+    from .actions.services import create_action
+
+    partners = {row["name"]: row["id"] for row in await Partner.select(Partner.id, Partner.name)}
+    for numbers, axe, problem, actions, pilot, state, cost, days, causes, responses in ACTIONS:
+        if await Action.exists().where(Action.problem == problem):
+            continue
+        constats = [by_number[n] for n in numbers]
+        await create_action(ActionInput(
+            axe=axe, neighbourhood=neighbourhood.id, problem=problem, actions=actions,
+            finding="\n".join(f"Constat n° {c.id} ({c.street}) : {c.description}" for c in constats),
+            response_gestion="gestion" in responses, response_usage="usage" in responses,
+            response_conception="conception" in responses, pilot=partners[pilot],
+            other_partners=[partners["Ville de Lillers"]] if pilot != "Ville de Lillers" else [],
+            deadline=today + dt.timedelta(days=days), state=state, cost=Decimal(cost) if cost else None,
+            delay_causes=causes, constats=[c.id for c in constats]), coordinator)
+
+
+def revisit_photo(issue: str, number: int, outcome: str) -> bytes:
+    """The "après" placeholder: the issue's photo with the outcome's band across it."""
+    image = Image.open(io.BytesIO(placeholder_photo(issue, number)))
+    term = gusp.term("outcome", outcome)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 640, 1200, 800), fill=term.colour)
+    draw.text((100, 670), f"Après : {term.label}", fill=term.on_colour, font=_font(72))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+async def _follow_up(store: MediaStore, past: Walk, users: dict[str, StaffUser], by_number: dict[int, Observation],
+                     today: dt.date) -> Walk:
+    """The follow-up walk of the past one (made "from" it: its route copied), closed, with
+    re-visits of every outcome, each with its photo, through the constats' one write path."""
+    from .walks.services import create_walk, follow_up_input, walk_stops
+
+    walk = await Walk.objects().where((Walk.title == FOLLOW_UP_TITLE) & (Walk.neighbourhood == past.neighbourhood)).first()
+    if walk is None:
+        data = await follow_up_input(past)
+        data.title, data.date = FOLLOW_UP_TITLE, today - dt.timedelta(days=FOLLOW_UP_DAYS_AGO)
+        walk = await create_walk(data, users["coordinator"])
+        await Walk.update({Walk.status: "closed"}).where(Walk.id == walk.id)
+        walk = await Walk.objects().where(Walk.id == walk.id).first()
+    stops = await walk_stops(walk.id)
+    people = []
+    for name, user in (("Claire Devaux", users["coordinator"]), ("Josiane", None), ("Mehdi", None)):
+        people.append(await _get_or_create(
+            Participant, (Participant.walk == walk.id) & (Participant.display_name == name),
+            walk=walk.id, display_name=name, token=new_token(), user=user.id if user else None))
+    start = dt.datetime.combine(walk.date, dt.time(10, 0), tzinfo=clock.zone())
+    for index, (number, outcome, comment) in enumerate(REVISITS, start=1):
+        earlier = by_number[number]
+        stop_index = CONSTATS[number - 1][4]
+        await record(store, walk, people[index % len(people)], ObservationInput(
+            client_uuid=str(uuid.uuid5(_UUIDS, f"revisit-{number}")),
+            issue=earlier.issue, angle=earlier.angle, polarity=earlier.polarity, description=comment,
+            lat=round(earlier.lat + 0.00003, 6), lon=round(earlier.lon + 0.00003, 6), accuracy_m=6.0,
+            location_source="device", street=earlier.street, stop_id=stops[stop_index].id,
+            observed_at=start + dt.timedelta(minutes=5 * index), status="validated",
+            revisit_of=earlier.id, outcome=outcome,
+            photos=[(revisit_photo(earlier.issue, number, outcome), f"demo-suivi-{number}.jpg")],
+        ))
+    return walk
+
+
+async def _confirm_done_evaluation(coordinator: StaffUser) -> None:
+    """The done action's evaluation, as a coordinator confirmed it from the re-visits' proposal
+    (the others are left for the demo's visitor to confirm on the action's page)."""
+    from .actions.services import update_action
+    from .revisits.services import evaluation_proposal
+
+    done = await Action.objects().where(Action.problem == ACTIONS[0][2]).first()
+    if done is None or done.evaluation:
+        return
+    proposal = await evaluation_proposal(done.id)
+    if proposal:
+        await update_action(done, coordinator, {"evaluation": proposal})
+
+
+async def publish_demo_restitution(walk: Walk, coordinator: StaffUser) -> None:
+    """THE SPOT FOR THE RESTITUTION (issue 12, part 2, branch `report`): once that branch lands,
+    publish the past walk's restitution here (idempotently: leave an already published one as it
+    is), so that `make run` shows its public page and its QR code. Today: nothing to publish yet."""
+    return None
 
 
 async def _open_today(walk: Walk, today: dt.date) -> None:

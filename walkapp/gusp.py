@@ -276,6 +276,15 @@ ACTION_FIELDS: tuple[Term, ...] = (
     Term("neighbourhood", "Quartier"),
 )
 
+# Follow-up walk (marche de suivi): what a re-visit finds of an earlier constat. Colours for the
+# map's markers and badges: green to red through blue and orange, told apart by lightness too.
+OUTCOMES: tuple[Term, ...] = (
+    Term("resolu", "Résolu", description="Le problème a disparu.", colour="#1B7F3B"),
+    Term("ameliore", "Amélioré", description="C'est mieux, sans être réglé.", colour="#56B4E9"),
+    Term("inchange", "Inchangé", description="Rien n'a changé.", colour="#E69F00"),
+    Term("degrade", "Dégradé", description="C'est pire qu'avant.", colour="#B00020"),
+)
+
 Issue = _enum("Issue", ISSUES)
 Angle = _enum("Angle", ANGLES)
 Polarity = _enum("Polarity", POLARITIES)
@@ -285,6 +294,7 @@ LocationSource = _enum("LocationSource", LOCATION_SOURCES)
 WalkStatus = _enum("WalkStatus", WALK_STATUSES)
 Role = _enum("Role", ROLES)
 PartnerKind = _enum("PartnerKind", PARTNER_KINDS)
+Outcome = _enum("Outcome", OUTCOMES)
 
 _ALL = {
     "issue": ISSUES,
@@ -304,6 +314,7 @@ _ALL = {
     "tfpb_field": TFPB_PROGRAMME_FIELDS,
     "annexe2": ANNEXE2_COLUMNS,
     "action_field": ACTION_FIELDS,
+    "outcome": OUTCOMES,
 }
 _BY_CODE = {kind: {t.code: t for t in terms} for kind, terms in _ALL.items()}
 
@@ -347,6 +358,7 @@ def template_globals() -> dict[str, object]:
         "gusp_label": label,
         "gusp_term": term,
         "text_colour": text_colour,  # the text on a colour that is not a term's (a '#555' fallback)
+        "OUTCOMES": OUTCOMES,
     }
 
 

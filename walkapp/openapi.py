@@ -101,12 +101,15 @@ def _error_responses(shape: str, method: str, media_types: Iterable[str]) -> dic
 
 UPLOAD = Schema(
     type=OpenAPIType.OBJECT,
+    # The contract's required fields (tests/test_protocol.py); a re-visit (revisit_of) may still
+    # leave issue and angle out: it takes the earlier constat's (said in their descriptions).
     required=["client_uuid", "issue", "angle"],
     properties={
         "client_uuid": _string("Clé d'idempotence faite par le téléphone : renvoyer le même constat "
                                "avec le même client_uuid ne le crée pas deux fois.", format="uuid"),
-        "issue": _enum("issue", "L'enjeu GUSP."),
-        "angle": _enum("angle", "L'angle d'analyse."),
+        "issue": _enum("issue", "L'enjeu GUSP. Un constat revu (revisit_of) peut l'omettre : celui du constat revu."),
+        "angle": _enum("angle", "L'angle d'analyse. Un constat revu (revisit_of) peut l'omettre : celui du "
+                                "constat revu."),
         "polarity": _enum("polarity", "Point faible (negative, par défaut) ou point fort (positive)."),
         "description": _string("Commentaire.", max_length=MAX_DESCRIPTION),
         "lat": _number("Latitude WGS 84 (avec lon).", -90, 90),
@@ -115,6 +118,12 @@ UPLOAD = Schema(
         "street": _string("Rue.", max_length=MAX_STREET),
         "stop_id": Schema(type=OpenAPIType.INTEGER, minimum=1, description="Halte de cette marche."),
         "observed_at": _string("Moment du constat, ISO 8601 (sans décalage : UTC).", format="date-time"),
+        "revisit_of": Schema(type=OpenAPIType.INTEGER, minimum=1, description=(
+            "Marche de suivi : le constat plus ancien que celui-ci revoit (même quartier, une marche "
+            "précédente, pas rejeté ; un doublon est revu comme son original). Avec outcome. Sans issue, "
+            "angle ni polarity, ceux du constat revu sont repris.")),
+        "outcome": _enum("outcome", "Ce qu'est devenu le constat revu : resolu (Résolu), ameliore (Amélioré), "
+                                    "inchange (Inchangé), degrade (Dégradé). Avec revisit_of."),
         "photos": Schema(type=OpenAPIType.ARRAY, max_items=MAX_PHOTOS,
                          items=_string(format="binary", content_media_type="image/jpeg"),
                          description=f"Photos (JPEG, PNG, HEIC…), {MAX_PHOTOS} au plus."),
@@ -149,6 +158,9 @@ GEOJSON_FILTERS = [
            "constats rejetés et les doublons n'y sont que sur demande."),
     _query("du", _string(format="date"), "Marches à partir de cette date (aaaa-mm-jj ou jj/mm/aaaa)."),
     _query("au", _string(format="date"), "Marches jusqu'à cette date."),
+    _query("revu", _string(enum=["oui", "non", *gusp.codes("outcome")]),
+           "Marche de suivi : oui (constats revus), non (pas encore revus), ou une évolution (resolu, "
+           "ameliore, inchange, degrade : celle du dernier constat qui les revoit)."),
 ]
 OPEN311_FILTERS = [
     _query("service_request_id", _string(pattern=r"^[0-9]+(,[0-9]+)*$"),

@@ -19,8 +19,9 @@ Decisions (PRODUCT.md: "Who uses it", flow 3 "Review", "Privacy"):
   Open311 key): a planned walk answers 409 ("not yet open"), a closed one 403. Its author edits or
   deletes it while the walk is open.
 - Participants (this browser's joined walks, or one Bearer participant token) see the walks they
-  joined, nothing else. An Open311 key sees its own walk's constats and posts into it; anyone
-  reads validated constats through Open311.
+  joined, nothing else, except the photos of the walk a joined follow-up walk follows (its
+  "À revoir" list shows them; not the earlier constats' pages, nor who made them). An Open311 key
+  sees its own walk's constats and posts into it; anyone reads validated constats through Open311.
 
 Who is acting (`Actor`) is resolved once per request by `ActorMiddleware` and kept in the scope
 (`scope["auth"]`; `scope["user"]` is its staff user). Bearer rule, the one place it lives: a
@@ -70,6 +71,9 @@ class Actor:
     participants: Mapping[int, int] = field(default_factory=dict)
     api_key: ApiKey | None = None
     bearer: bool = False
+    # The walks that the walks of `participants` follow (marche de suivi): their constats are
+    # re-visited, so their photos are shown on the follow-up's page (rule "photo.see").
+    followed: frozenset[int] = frozenset()
 
     @property
     def role(self) -> str | None:
@@ -119,14 +123,17 @@ def session_participants(connection: ASGIConnection) -> dict[str, str]:
     return value if isinstance(value, dict) else {}
 
 
-async def _participations(tokens: Mapping[str, str]) -> dict[int, int]:
-    """walk id -> participant id for the (walk, token) pairs that still name a participant."""
+async def _participations(tokens: Mapping[str, str]) -> tuple[dict[int, int], frozenset[int]]:
+    """walk id -> participant id for the (walk, token) pairs that still name a participant, and
+    the walks those walks follow."""
     wanted = [t for t in tokens.values() if isinstance(t, str) and 0 < len(t) <= MAX_TOKEN]
     if not wanted:
-        return {}
-    rows = await Participant.select(Participant.id, Participant.walk, Participant.token).where(
+        return {}, frozenset()
+    rows = await Participant.select(Participant.id, Participant.walk, Participant.token,
+                                    Participant.walk.follows.as_alias("follows")).where(
         Participant.token.is_in(wanted))
-    return {row["walk"]: row["id"] for row in rows if tokens.get(str(row["walk"])) == row["token"]}
+    kept = [row for row in rows if tokens.get(str(row["walk"])) == row["token"]]
+    return {row["walk"]: row["id"] for row in kept}, frozenset(row["follows"] for row in kept if row["follows"])
 
 
 async def resolve_actor(connection: ASGIConnection) -> Actor:
@@ -135,8 +142,10 @@ async def resolve_actor(connection: ASGIConnection) -> Actor:
         # Authenticated by the token alone: such requests skip CSRF, so no cookie may count.
         if not token or len(token) > MAX_TOKEN:
             return Actor(bearer=True)
-        row = await Participant.select(Participant.id, Participant.walk).where(Participant.token == token).first()
-        return Actor(participants={row["walk"]: row["id"]} if row else {}, bearer=True)
+        row = await Participant.select(Participant.id, Participant.walk, Participant.walk.follows.as_alias(
+            "follows")).where(Participant.token == token).first()
+        return Actor(participants={row["walk"]: row["id"]} if row else {}, bearer=True,
+                     followed=frozenset([row["follows"]] if row and row["follows"] else []))
     session = connection.scope.get("session")
     user_id = session.get("user_id") if isinstance(session, dict) else None
     user = None
@@ -144,7 +153,8 @@ async def resolve_actor(connection: ASGIConnection) -> Actor:
         user = await StaffUser.objects(StaffUser.partner).where(
             (StaffUser.id == user_id) & (StaffUser.active == True)  # noqa: E712
         ).first()
-    return Actor(user=user, participants=await _participations(session_participants(connection)))
+    participants, followed = await _participations(session_participants(connection))
+    return Actor(user=user, participants=participants, followed=followed)
 
 
 class ActorMiddleware(AbstractAuthenticationMiddleware):
@@ -187,6 +197,7 @@ PILOT_AGENT = "agent of the pilot partner"
 VALIDATED = "validated constat"
 ANYONE = "anyone"
 LANDLORD_AGENT = "agent of the programme's landlord"
+FOLLOWING = "participant of a follow-up of the walk"
 
 NOT_YET_OPEN = "La marche n'a pas encore commencé : les constats ne sont pas encore ouverts."
 CLOSED_TO_CONSTATS = ("Cette marche est close : elle ne reçoit plus de nouveau constat, "
@@ -257,7 +268,8 @@ RULES: dict[str, Rule] = {
                             "Connectez-vous pour examiner les constats."),
     "open311.read": _rule(STAFF | {VALIDATED, WALK_KEY}, "Demande introuvable."),
     # Photos
-    "photo.see": _rule(_SEE_WALK, "Vous n'avez pas rejoint la marche de cette photo : ouvrez son lien ou son code QR.",
+    "photo.see": _rule(_SEE_WALK | {FOLLOWING},
+                       "Vous n'avez pas rejoint la marche de cette photo : ouvrez son lien ou son code QR.",
                        "Rejoignez la marche pour voir ses photos.", join=True),
     "photo.original": _rule({COORDINATOR}, "Les photos originales (avec leur position GPS) sont réservées aux "
                             "coordinateurs.",
@@ -354,6 +366,9 @@ def _admits(actor: Actor, condition: str, obj: Any) -> bool:
         return _field(obj, "status") == "validated"
     if condition == LANDLORD_AGENT:  # obj: a programme, or {"landlord": id} for a new one
         return actor.role == AGENT and actor.partner_id is not None and actor.partner_id == _id(_field(obj, "landlord"))
+    if condition == FOLLOWING:
+        walk_id = _id(_walk_of(obj))
+        return walk_id is not None and walk_id in actor.followed
     raise ValueError(condition)
 
 

@@ -100,6 +100,8 @@ class Walk(Table, tablename="walk"):
     current_stop = ForeignKey(
         LazyTableReference("Stop", module_path=__name__), null=True, default=None,
         on_delete=OnDelete.set_null, help_text="La halte où se trouve le groupe (mise à jour pendant la marche).")
+    follows = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null,
+                         help_text="Marche de suivi : la marche plus ancienne dont elle revoit les constats.")
 
 
 class Stop(Table, tablename="stop"):
@@ -142,6 +144,11 @@ class Observation(Table, tablename="observation"):
     received_at = Timestamptz(default=TimestamptzNow())
     status = Varchar(length=16, choices=gusp.ObservationStatus, default="new")
     duplicate_of = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null)
+    # A re-visit (marche de suivi) is a constat linked to the one it revisits, with its outcome.
+    revisit_of = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null, index=True,
+                            help_text="Le constat plus ancien que celui-ci revoit (marche de suivi).")
+    outcome = Varchar(length=16, choices=gusp.Outcome, null=True, default=None,
+                      help_text="Évolution constatée en revoyant : resolu, ameliore, inchange, degrade.")
 
 
 class ObservationEvent(Table, tablename="observation_event"):

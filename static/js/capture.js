@@ -195,7 +195,9 @@
         item.dataset.clientUuid = entry.client_uuid;
         var text = document.createElement("p");
         var when = new Date(entry.created_at).toLocaleTimeString("fr-FR", { hour: "2-digit", minute: "2-digit" });
-        text.textContent = issueLabel(entry.fields.issue) + " · " + when + " · " + entry.photos.length + " photo(s) · ";
+        var what = entry.revisit ? "Revoir " + entry.revisit.label + " · " + outcomeLabel(entry.fields.outcome)
+          : issueLabel(entry.fields.issue);
+        text.textContent = what + " · " + when + " · " + entry.photos.length + " photo(s) · ";
         var state = document.createElement("strong");
         if (entry.state === "failed") state.textContent = "non envoyé : " + entry.error;
         else if (progress[entry.client_uuid] !== undefined) state.textContent = "envoi… " + progress[entry.client_uuid] + " %";
@@ -227,6 +229,12 @@
     return b;
   }
 
+  function outcomeLabel(code) {
+    var input = form.querySelector('input[name="outcome"][value="' + code + '"]');
+    var strong = input && input.parentNode.querySelector("strong");
+    return strong ? strong.textContent : code;
+  }
+
   function issueLabel(code) {
     var input = form.querySelector('input[name="issue"][value="' + code + '"]');
     var strong = input && input.parentNode.querySelector("strong");
@@ -248,6 +256,7 @@
   var position = null;    // {lat, lon, accuracy, source}
   var editing = null;     // client_uuid of a refused entry being corrected
   var stopChosen = false; // the person picked the halte: the position no longer suggests one
+  var revisit = null;     // a re-visit (follow-up walk): {id, label, text, photo} of the earlier constat
   var watchId = null;
   var map = null, marker = null;
 
@@ -278,6 +287,7 @@
     editing = null;
     position = null;
     stopChosen = false;
+    setRevisit(null);
     errorEl.textContent = "";
     photoError.textContent = "";
     stopHint.textContent = "";
@@ -286,6 +296,7 @@
   }
 
   function somethingEntered() {
+    if (revisit) return chosenPhotos.length > 0 || form.elements.description.value.trim() !== "" || checked("outcome") !== "";
     return chosenPhotos.length > 0 || form.elements.description.value.trim() !== "" ||
       ["issue", "angle", "polarity"].some(function (name) { return checked(name) !== ""; });
   }
@@ -301,9 +312,9 @@
   function saveDraft() {
     if (form.hidden || !somethingEntered()) return drafts.remove().catch(function () {});
     return drafts.put({
-      walk_id: walkId, editing: editing, stop_chosen: stopChosen,
+      walk_id: walkId, editing: editing, stop_chosen: stopChosen, revisit: revisit,
       fields: {
-        issue: checked("issue"), angle: checked("angle"), polarity: checked("polarity"),
+        issue: checked("issue"), angle: checked("angle"), polarity: checked("polarity"), outcome: checked("outcome"),
         description: form.elements.description.value, street: form.elements.street.value,
         stop_id: form.elements.stop_id.value
       },
@@ -317,7 +328,7 @@
   }
 
   function fillForm(fields) {
-    ["issue", "angle", "polarity"].forEach(function (name) {
+    ["issue", "angle", "polarity", "outcome"].forEach(function (name) {
       var input = form.querySelector('input[name="' + name + '"][value="' + fields[name] + '"]');
       if (input) input.checked = true;
     });
@@ -332,6 +343,7 @@
       if (!draft) return;
       editing = draft.editing || null;
       stopChosen = !!draft.stop_chosen;
+      setRevisit(draft.revisit || null);
       fillForm(draft.fields);
       chosenPhotos = draft.photos || [];
       renderPreviews();
@@ -485,6 +497,7 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var problems = [];
+    if (revisit && !checked("outcome")) problems.push("dites ce que vous constatez : Résolu, Amélioré, Inchangé ou Dégradé");
     if (!checked("issue")) problems.push("choisissez un enjeu");
     if (!checked("angle")) problems.push("choisissez un angle d'analyse");
     // The API still defaults to "negative" (its contract); a person always chooses.
@@ -507,8 +520,10 @@
         lat: position ? position.lat : "", lon: position ? position.lon : "",
         accuracy_m: position && position.accuracy !== null ? position.accuracy : "",
         location_source: position ? position.source : "",
-        observed_at: new Date().toISOString()
+        observed_at: new Date().toISOString(),
+        revisit_of: revisit ? revisit.id : "", outcome: revisit ? checked("outcome") : ""
       },
+      revisit: revisit,
       photos: chosenPhotos
     };
     outbox.put(entry).then(function () {
@@ -516,7 +531,8 @@
     }).then(function () {
       resetForm();
       closeForm();
-      announce("Constat enregistré sur le téléphone" + (navigator.onLine ? ", envoi en cours." : " : il partira au retour du réseau."), "ok");
+      announce((entry.revisit ? "Constat revu, enregistré sur le téléphone" : "Constat enregistré sur le téléphone") +
+        (navigator.onLine ? ", envoi en cours." : " : il partira au retour du réseau."), "ok");
       return renderOutbox();
     }).then(function () { sendDue(true); }, function () {
       // No IndexedDB (private browsing on some phones): the form keeps everything; say so.
@@ -530,6 +546,7 @@
       if (!entry) return;
       resetForm();
       editing = entry.client_uuid;
+      setRevisit(entry.revisit || null);
       fillForm(entry.fields);
       if (entry.fields.lat !== "") position = { lat: Number(entry.fields.lat), lon: Number(entry.fields.lon), accuracy: Number(entry.fields.accuracy_m) || null, source: entry.fields.location_source || "device" };
       chosenPhotos = entry.photos;
@@ -540,7 +557,10 @@
     });
   }
 
-  if (openButton) openButton.addEventListener("click", function () { openForm(); });
+  if (openButton) openButton.addEventListener("click", function () {
+    if (revisit && !somethingEntered()) resetForm();  // "Revoir" opened, nothing typed: a plain constat now
+    openForm();
+  });
 
   // "Annuler" asks, in the page, when something would be lost; an empty form just closes.
   function abandon() { dropDraft(); resetForm(); closeForm(); }
@@ -554,6 +574,101 @@
     cancelAsk.hidden = true;
     form.querySelector('button[type="submit"]').focus();
   });
+
+  // ------------------------------------------------------------------ follow-up walk: re-visits
+
+  // A re-visit is a constat like the others (same outbox, same client_uuid), with revisit_of and
+  // an outcome; its issue, angle and polarity start as the earlier constat's (changeable).
+  var revisitPanel = document.getElementById("revisit-panel");
+  var choicesBlock = document.getElementById("constat-choices");
+  var formTitle = document.getElementById("constat-form-title");
+
+  function setRevisit(value) {
+    revisit = value;
+    if (!revisitPanel) return;
+    revisitPanel.hidden = !revisit;
+    choicesBlock.hidden = !!revisit;
+    document.getElementById("revisit-choices-line").hidden = false;
+    form.elements.revisit_of.value = revisit ? revisit.id : "";
+    formTitle.textContent = revisit ? "Revoir le constat n° " + revisit.id : "Nouveau constat";
+    if (!revisit) {
+      form.querySelectorAll('input[name="outcome"]').forEach(function (input) { input.checked = false; });
+      return;
+    }
+    document.getElementById("revisit-title").textContent = revisit.label;
+    document.getElementById("revisit-text").textContent = revisit.text || "";
+    var img = document.getElementById("revisit-photo");
+    img.hidden = !revisit.photo;
+    if (revisit.photo) { img.src = revisit.photo; img.alt = "Photo d'avant du constat n° " + revisit.id; }
+    document.getElementById("revisit-choices-text").textContent = "Enjeu et angle repris du constat : " +
+      [issueLabel(revisit.issue), angleLabel(revisit.angle)].join(" · ") + ". ";
+  }
+
+  function angleLabel(code) {
+    var input = form.querySelector('input[name="angle"][value="' + code + '"]');
+    var strong = input && input.parentNode.querySelector("strong");
+    return strong ? strong.textContent : code;
+  }
+
+  function startRevisit(button) {
+    if (!form.hidden && somethingEntered() && !(revisit && revisit.id === button.dataset.revisitId)) {
+      errorEl.textContent = "Un constat est en cours : enregistrez-le ou annulez-le avant d'en revoir un autre.";
+      form.querySelector("h2").scrollIntoView({ block: "start" });
+      errorEl.focus();
+      return;
+    }
+    if (!(revisit && revisit.id === button.dataset.revisitId)) {
+      resetForm();
+      var d = button.dataset;
+      setRevisit({ id: d.revisitId, label: d.label, text: d.text, photo: d.photo,
+                   issue: d.issue, angle: d.angle, polarity: d.polarity });
+      fillForm({ issue: d.issue, angle: d.angle, polarity: d.polarity });
+    }
+    openForm();
+    var first = form.querySelector('input[name="outcome"]');
+    if (first) first.focus({ preventScroll: true });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".revisit-button") : null;
+    if (button) startRevisit(button);
+  });
+  var changeChoices = document.getElementById("revisit-change-choices");
+  if (changeChoices) changeChoices.addEventListener("click", function () {
+    choicesBlock.hidden = false;
+    document.getElementById("revisit-choices-line").hidden = true;
+    choicesBlock.querySelector("input").focus();
+  });
+
+  // "À revoir", nearest to the phone first (the server ordered it from the current halte).
+  var fix = null, revisitWatch = null;
+  function sortToRevisit() {
+    var list = document.getElementById("to-revisit");
+    if (!list || !fix) return;
+    var items = Array.prototype.slice.call(list.querySelectorAll("li[data-revisit-id]"));
+    items.forEach(function (li) {
+      var lat = parseFloat(li.dataset.lat), lon = parseFloat(li.dataset.lon);
+      li.dataset.distance = isNaN(lat) || isNaN(lon) ? "" : String(metresBetween(fix.lat, fix.lon, lat, lon));
+      var span = li.querySelector(".distance");
+      if (!span) return;
+      var before = span.parentNode.textContent.replace(span.textContent, "").trim();
+      span.textContent = li.dataset.distance ? (before ? " · " : "") + "à " + Math.round(Number(li.dataset.distance)) + " m de vous" : "";
+    });
+    items.sort(function (a, b) {
+      var da = a.dataset.distance === "" ? Infinity : Number(a.dataset.distance);
+      var db = b.dataset.distance === "" ? Infinity : Number(b.dataset.distance);
+      return da - db || Number(a.dataset.order) - Number(b.dataset.order);
+    });
+    if (list.contains(document.activeElement)) return;  // never move what a person is on
+    items.forEach(function (li) { list.appendChild(li); });
+  }
+  if (document.getElementById("to-revisit") && navigator.geolocation) {
+    revisitWatch = navigator.geolocation.watchPosition(function (p) {
+      fix = { lat: p.coords.latitude, lon: p.coords.longitude };
+      sortToRevisit();
+    }, function () {}, { enableHighAccuracy: true, maximumAge: 30000, timeout: 30000 });
+  }
+  document.body.addEventListener("htmx:afterSettle", sortToRevisit);
 
   // ------------------------------------------------------------------ the route: the current halte in view
 

@@ -15,6 +15,7 @@ from ..errors import BadRequest, NotFound
 from ..urls import url
 from ..validation import parse_id
 from ..web import redirect, render
+from ..revisits.services import before_after, evaluation_proposal
 from ..policy import ACTION_ALL_FIELDS, ACTION_FOLLOW_FIELDS, actor_of, allowed, can, require
 from . import exports, queries, services
 from .forms import ActionInput, format_euros, parse_action_form, parse_ids, require_cause_when_reported
@@ -42,8 +43,11 @@ async def _choices() -> dict[str, Any]:
 async def _form_page(request: Request, data: ActionInput, action: Any, status_code: int = 200,
                      notes: list[str] | None = None) -> Template:
     constats = await services.selected_constats(data.constats) if action is None else []
+    # The re-visits of its constats propose an "Évaluation de l'action / Évolution": the person
+    # confirms it (a button fills the field; nothing is saved without "Enregistrer").
+    proposal = await evaluation_proposal(action["id"]) if action is not None else None
     return _render(request, FORM, block="form", status_code=status_code, data=data, action=action,
-                   constats=constats, errors=data.errors, notes=notes or [], **await _choices())
+                   constats=constats, errors=data.errors, notes=notes or [], proposal=proposal, **await _choices())
 
 
 def _input_from(row: dict[str, Any]) -> ActionInput:
@@ -174,11 +178,15 @@ class ActionController(Controller):
                               data: ActionInput | None = None) -> dict[str, Any]:
         row = await _row(action_id)
         actor = actor_of(request)
-        return {"a": row, "constats": await services.constats_of(action_id),
+        constats = await services.constats_of(action_id)
+        pairs = await before_after([c["id"] for c in constats])
+        return {"a": row, "constats": constats,
+                # Avant / Après of its constats: what the proposed evaluation rests on.
+                "pairs": [p for c in constats for p in pairs[c["id"]] if p.before.id == c["id"]],
                 "history": await services.history(action_id),
                 "can_edit": can(actor, "actions.edit", row), "can_follow": can(actor, "actions.follow", row),
                 "can_link": can(actor, "actions.link", row), "data": data or _input_from(row),
-                "errors": data.errors if data else {}}
+                "errors": data.errors if data else {}, "proposal": await evaluation_proposal(action_id)}
 
     @get("/{action_id:int}/modifier", name="action.edit")
     async def edit_page(self, request: Request, action_id: FromPath[int]) -> Template:

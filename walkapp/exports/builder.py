@@ -159,6 +159,8 @@ async def describe_filter(filter: ObservationFilter, walk: Walk | None) -> list[
         lines.append(f"Marches du {clock.date_text(filter.date_from)}")
     if filter.date_to is not None:
         lines.append(f"Marches jusqu'au {clock.date_text(filter.date_to)}")
+    if filter.revisited is not None:
+        lines.append(f"Constats {filter.revisited_text()}")
     return lines
 
 

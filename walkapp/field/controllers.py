@@ -15,6 +15,7 @@ from ..errors import NotFound
 from ..observations.schemas import ConstatInput
 from ..observations.services import delete_observation, observations_with_photos
 from ..policy import actor_of, require
+from ..revisits.services import to_revisit
 from ..settings import STATIC_DIR
 from ..storage import media_store
 from ..urls import url
@@ -44,7 +45,10 @@ async def _field_context(request: Request, walk: Walk) -> dict:
         mine = {row["id"] for row in await Observation.select(Observation.id).where(
             (Observation.walk == walk.id) & (Observation.participant == participant.id))}
     return {"walk": walk, "participant": participant, "stops": await walks.walk_stops(walk.id),
-            "observations": observations, "counts": counts, "total": sum(counts.values()), "mine": mine}
+            "observations": observations, "counts": counts, "total": sum(counts.values()), "mine": mine,
+            # A follow-up walk (marche de suivi): the followed walk's constats to re-visit.
+            "to_revisit": await to_revisit(walk) if walk.follows else [],
+            "followed": await Walk.objects().where(Walk.id == walk.follows).first() if walk.follows else None}
 
 
 async def _own_observation(request: Request, walk_id: int, observation_id: int,

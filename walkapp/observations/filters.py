@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, NamedTuple
 from collections.abc import Mapping
 
+from piccolo.columns.combination import WhereRaw
+
 from .. import gusp
 from ..tables import Observation
 from ..urls import query_string
@@ -78,6 +80,9 @@ class ObservationFilter(UrlFilter):
     status: str | None = None  # None: DEFAULT_STATUSES; "all"; or codes joined by commas
     date_from: dt.date | None = None  # on the walk's date: a walk is one day of constats
     date_to: dt.date | None = None
+    # `?revu=`: REVISITED_YES (constats re-visited by a follow-up walk), REVISITED_NO, or an
+    # outcome code (those whose latest re-visit found that outcome). See revisited_where.
+    revisited: str | None = None
 
     @classmethod
     def from_query(cls, params: Mapping[str, Any]) -> tuple[ObservationFilter, dict[str, str]]:
@@ -113,6 +118,13 @@ class ObservationFilter(UrlFilter):
             except ValueError:
                 errors["status"] = ("Filtre « status » ignoré : valeur inconnue (new, validated, duplicate, "
                                     "rejected, séparés par des virgules, ou all).")
+        raw = one("revu")
+        if raw:
+            if raw in (REVISITED_YES, REVISITED_NO) or gusp.is_code("outcome", raw):
+                values["revisited"] = raw
+            else:
+                errors["revisited"] = ("Filtre « revu » ignoré : valeur inconnue (oui, non, "
+                                       f"{', '.join(gusp.codes('outcome'))}).")
         for name, key in (("date_from", "du"), ("date_to", "au")):
             raw = one(key)
             if raw:
@@ -142,6 +154,8 @@ class ObservationFilter(UrlFilter):
             clauses.append(Observation.walk.date >= self.date_from)
         if self.date_to is not None:
             clauses.append(Observation.walk.date <= self.date_to)
+        if self.revisited is not None:
+            clauses.append(revisited_where(self.revisited))
         return all_of(clauses)
 
     @property
@@ -171,9 +185,21 @@ class ObservationFilter(UrlFilter):
             choices.append(StatusChoice(self.status, self.status_text()))
         return choices
 
+    def revisited_text(self) -> str:
+        """The "revu" filter in French ("" when not set): the zip's LISEZMOI, the map."""
+        return {None: "", REVISITED_YES: "revus lors d'une marche de suivi",
+                REVISITED_NO: "pas encore revus"}.get(
+            self.revisited, f"revus, dernière évolution : {gusp.label('outcome', self.revisited)}")
+
+    def revisited_choices(self) -> list[StatusChoice]:
+        """The options of the map's "Revus" filter."""
+        return [StatusChoice("", "Tous"), StatusChoice(REVISITED_YES, "Revus (marche de suivi)"),
+                *(StatusChoice(t.code, f"Revus : {t.label}") for t in gusp.OUTCOMES),
+                StatusChoice(REVISITED_NO, "Pas encore revus")]
+
     def params(self) -> dict[str, str]:
         """The query-string form, without empty filters."""
-        names = {"date_from": "du", "date_to": "au"}
+        names = {"date_from": "du", "date_to": "au", "revisited": "revu"}
         result = {}
         for item in fields(self):
             value = getattr(self, item.name)
@@ -181,6 +207,30 @@ class ObservationFilter(UrlFilter):
                 result[names.get(item.name, item.name)] = (
                     value.isoformat() if isinstance(value, dt.date) else str(value))
         return result
+
+
+REVISITED_YES, REVISITED_NO = "oui", "non"
+
+# The re-visits that count (walkapp.revisits.services.LIVE): those a view shows by default.
+_LIVE_SQL = ", ".join(f"'{code}'" for code in DEFAULT_STATUSES)
+_REVISITED = f"""observation.id IN (SELECT r.revisit_of FROM observation r
+    WHERE r.revisit_of IS NOT NULL AND r.status IN ({_LIVE_SQL}))"""
+# The latest live re-visit (a later walk, else a higher id: walkapp.revisits.services._later) has
+# the outcome asked for.
+_LATEST_OUTCOME = f"""observation.id IN (SELECT r.revisit_of FROM observation r JOIN walk rw ON rw.id = r.walk
+    WHERE r.revisit_of IS NOT NULL AND r.status IN ({_LIVE_SQL}) AND r.outcome = {{}}
+    AND NOT EXISTS (SELECT 1 FROM observation r2 JOIN walk rw2 ON rw2.id = r2.walk
+        WHERE r2.revisit_of = r.revisit_of AND r2.status IN ({_LIVE_SQL})
+        AND (rw2.date > rw.date OR (rw2.date = rw.date AND r2.id > r.id))))"""
+
+
+def revisited_where(value: str) -> Any:
+    """The "revu" filter as a condition on Observation (the main table of the query)."""
+    if value == REVISITED_YES:
+        return WhereRaw(_REVISITED)
+    if value == REVISITED_NO:
+        return WhereRaw(f"NOT ({_REVISITED})")
+    return WhereRaw(_LATEST_OUTCOME, value)
 
 
 def all_of(clauses: list) -> Any:

@@ -35,6 +35,10 @@ class ObservationInput:
     observed_at_set_aside: dt.datetime | None = None
     status: str = "new"
     photos: list[tuple[bytes, str]] = field(default_factory=list)  # (content, file name)
+    # A re-visit (marche de suivi): the earlier constat and what became of it. Then issue, angle
+    # and polarity may come as None: walkapp.revisits.services.prepare takes the earlier constat's.
+    revisit_of: int | None = None
+    outcome: str | None = None
 
 
 
@@ -79,6 +83,9 @@ def observation_json(observation: Observation, photos: list[Photo], author: str 
         "observed_at": clock.iso(observation.observed_at),
         "received_at": clock.iso(observation.received_at),
         "status": observation.status,
+        "revisit_of": _id(getattr(observation, "revisit_of", None)),
+        "outcome": getattr(observation, "outcome", None),
+        "outcome_label": gusp.label("outcome", getattr(observation, "outcome", None)) or None,
         "author": author,
         "photos": [photo_json(p) for p in photos],
     }
@@ -98,6 +105,7 @@ LABELS = {
     "polarity": "Point faible ou point fort", "description": "Commentaire", "street": "Rue",
     "lat": "Latitude", "lon": "Longitude", "accuracy_m": "Précision", "location_source": "Origine de la position",
     "stop_id": "Halte", "observed_at": "Date du constat",
+    "revisit_of": "Constat revu", "outcome": "Évolution",
 }
 MAX_ACCURACY_M = 100_000
 STOP_ELSEWHERE = "elle n'appartient pas à cette marche."
@@ -129,6 +137,8 @@ class ConstatInput:
             values[name] = _READERS[name](errors, name, raw, label[name])
         if "lat" in values or "lon" in values:
             _position(values, errors, partial)
+        if "revisit_of" in values or "outcome" in values:
+            _revisit(form, values, errors, label)
         return values, errors
 
     @classmethod
@@ -147,7 +157,7 @@ def parse_observation_form(form) -> ObservationInput:
 def _choice(kind: str, message: str, default: str | None = None):
     def read(errors: dict[str, str], name: str, value: object, label: str) -> str | None:
         code = clean_text(value, max_length=20) or default
-        if code is None and kind == "location_source":
+        if code is None and kind in ("location_source", "outcome"):  # optional choices
             return None
         if not gusp.is_code(kind, code or ""):
             errors[name] = f"{label} : {message}"
@@ -195,6 +205,14 @@ def _observed_at(errors: dict[str, str], name: str, value: object, label: str) -
     return instant(errors, name, raw, label) if raw else None
 
 
+def _revisit_id(errors: dict[str, str], name: str, value: object, label: str) -> int | None:
+    raw = clean_text(value, max_length=20)
+    revisit_of = parse_id(raw) if raw else None
+    if raw and revisit_of is None:
+        errors[name] = f"{label} : le numéro d'un constat est attendu."
+    return revisit_of
+
+
 _READERS = {
     "client_uuid": _uuid,
     "issue": _choice("issue", "choisissez l'un des sept enjeux."),
@@ -208,7 +226,28 @@ _READERS = {
     "location_source": _choice("location_source", "valeur inconnue."),
     "stop_id": _stop,
     "observed_at": _observed_at,
+    "revisit_of": _revisit_id,
+    "outcome": _choice("outcome", "choisissez Résolu, Amélioré, Inchangé ou Dégradé."),
 }
+
+
+def _revisit(form: Any, values: dict[str, Any], errors: dict[str, str], label: dict[str, str]) -> None:
+    """A re-visit names the constat it revisits and its outcome, both or neither. Its issue, angle
+    and polarity may be left out: they default to the earlier constat's (None until then)."""
+    if "revisit_of" in errors or "outcome" in errors:
+        return
+    if values.get("revisit_of") is None and values.get("outcome") is not None:
+        errors["revisit_of"] = (f"{label['revisit_of']} : une évolution ({label['outcome']}) ne va qu'avec le "
+                                "constat revu (revisit_of).")
+    elif values.get("revisit_of") is not None and values.get("outcome") is None:
+        errors["outcome"] = (f"{label['outcome']} : un constat revu dit ce qu'il est devenu : "
+                             "Résolu, Amélioré, Inchangé ou Dégradé.")
+    if values.get("revisit_of") is None:
+        return
+    for name in ("issue", "angle", "polarity"):
+        if not clean_text(form.get(name), max_length=20):
+            errors.pop(name, None)
+            values[name] = None
 
 
 def _position(values: dict[str, Any], errors: dict[str, str], partial: bool) -> None:

@@ -18,6 +18,7 @@ from litestar.concurrency import sync_to_thread
 
 from .. import photos
 from ..db import lock_names, write_transaction
+from ..revisits import services as revisits
 from ..storage import MediaStore
 from ..tables import Observation, ObservationEvent, Participant, Photo, Stop, Walk
 from .schemas import WALK_DATE_SLACK_DAYS, ObservationInput, observation_json
@@ -58,6 +59,7 @@ async def record(store: MediaStore, walk: Walk, participant: Participant | None,
     existing = await find_by_client_uuid(walk.id, data.client_uuid)
     if existing is not None:
         return existing, False
+    await revisits.prepare(walk, data)  # a re-visit refused before any photo work
 
     processed = [await sync_to_thread(photos.process, content, name) for content, name in data.photos]
     files = [(content, result) for (content, _), result in zip(data.photos, processed, strict=True)]
@@ -98,8 +100,14 @@ async def _insert(store: MediaStore, walk: Walk, participant: Participant | None
         stop=data.stop_id,
         observed_at=data.observed_at,
         status=data.status,
+        revisit_of=data.revisit_of,
+        outcome=data.outcome,
     )
     async with write_transaction():
+        if data.revisit_of is not None:
+            # Again under the write lock: the earlier constat may have been rejected meanwhile.
+            await revisits.prepare(walk, data)
+            observation.revisit_of = data.revisit_of
         await lock_names(p.sha256 for p in processed)
         # A constat deleted meanwhile may have taken files of the same bytes with it: under the
         # lock, put back any that is missing before a row names it (a no-op otherwise).
@@ -176,6 +184,9 @@ async def delete_observation(store: MediaStore, observation: Observation) -> Non
         await lock_names(row["sha256"] for row in photo_rows)
         await Photo.delete().where(Photo.observation == observation.id)
         await Observation.update({Observation.duplicate_of: None}).where(Observation.duplicate_of == observation.id)
+        # Its re-visits lose what they re-visited: a plain constat again (an outcome needs its constat).
+        await Observation.update({Observation.revisit_of: None, Observation.outcome: None}).where(
+            Observation.revisit_of == observation.id)
         await Observation.delete().where(Observation.id == observation.id)
         await _remove_files_of(store, [(row["sha256"], (row["original_path"], row["display_path"],
                                                         row["thumb_path"])) for row in photo_rows])

@@ -18,6 +18,7 @@ from ..observations.filters import ObservationFilter
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
 from ..urls import url
+from ..revisits import services as revisits
 from ..validation import parse_id
 from ..walks.services import perimeter_streets
 from ..web import ERRORS_OPT, JSON, redirect, render
@@ -122,8 +123,9 @@ class ReviewController(Controller):
         photos = await services.photos_of(observation.id)
         # A constat no action may answer (rejected) gets no box for the selection tray.
         selectable = not (await sort_constats([observation.id])).refused
+        latest = (await revisits.latest_outcomes([observation.id])).get(observation.id)  # "Revu : …"
         return render(request, "review/_popup.html", observation=observation, photo=photos[0] if photos else None,
-                      selectable=selectable)
+                      selectable=selectable, latest=latest)
 
     @get("/constats/{observation_id:int}", name="constat.page")
     async def constat_page(self, request: Request, observation_id: FromPath[int]) -> Template:
@@ -147,6 +149,8 @@ class ReviewController(Controller):
             "action_panel": await constat_panel(observation.id, actor),  # None for participants
             "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
             if observation.duplicate_of else None,
+            # Avant / Après: this constat's re-visits, or the pair this re-visit makes.
+            "pairs": (await revisits.before_after([observation.id]))[observation.id],
         }
 
     async def _after_change(self, request: Request, observation_id: int) -> Response | Template:

@@ -7,6 +7,7 @@ from typing import Any
 from .. import gusp
 from ..observations.filters import ObservationFilter
 from ..observations.services import observations_with_photos
+from ..revisits.services import latest_outcomes
 from ..tables import Observation, Walk
 from ..urls import absolute
 
@@ -19,6 +20,7 @@ async def feature_collection(chosen: ObservationFilter, base_url: str) -> dict[s
     where = chosen.where()
     items = await observations_with_photos(where if where is not None else Observation.id.is_not_null())
     walk_titles = {w["id"]: w["title"] for w in await Walk.select(Walk.id, Walk.title)}
+    latest = await latest_outcomes()  # re-visited constats (few): their latest outcome, for QGIS styles
     features = []
     for item in items:
         has_point = item["lat"] is not None and item["lon"] is not None
@@ -32,6 +34,7 @@ async def feature_collection(chosen: ObservationFilter, base_url: str) -> dict[s
                 "polarity_label": gusp.label("polarity", item["polarity"]),
                 "status_label": gusp.label("observation_status", item["status"]),
                 "walk_title": walk_titles.get(item["walk_id"]),
+                "latest_outcome": latest[item["id"]]["outcome"] if item["id"] in latest else None,
                 "url": absolute(base_url, "constat.page", observation_id=item["id"]),
                 "photos": [_absolute(base_url, p) for p in item["photos"]],
             },

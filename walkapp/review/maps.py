@@ -25,6 +25,7 @@ from .. import gusp
 from ..urls import template
 
 ISSUE_INDEX = {code: index for index, code in enumerate(gusp.codes("issue"))}
+OUTCOME_INDEX = {code: index for index, code in enumerate(gusp.codes("outcome"))}
 POSITIVE_RING = "#1B7F3B"
 
 
@@ -36,12 +37,17 @@ class LocalFastMarkerCluster(FastMarkerCluster):
 # Builds each marker from a data row; colours and the popup URL come from our taxonomy and routes.
 _CALLBACK = """(function () {
   var colours = %(colours)s;
+  var outcomes = %(outcomes)s;
   var popupUrl = %(popup_url)s;
   return function (row) {
+    // A re-visited constat (row[5]: its latest outcome's index) takes the outcome's colour, bigger,
+    // with a white inner edge: the legend's "Revu" swatches.
+    var revisited = row.length > 5;
     var marker = L.circleMarker([row[0], row[1]], {
-      radius: 9, fillColor: colours[row[3]], fillOpacity: 0.9,
-      color: row[4] ? "%(ring)s" : "#1a1a1a", weight: row[4] ? 4 : 2
+      radius: revisited ? 11 : 9, fillColor: revisited ? outcomes[row[5]] : colours[row[3]], fillOpacity: 0.95,
+      color: row[4] ? "%(ring)s" : (revisited ? "#ffffff" : "#1a1a1a"), weight: row[4] || revisited ? 4 : 2
     });
+    marker.options.walkappOutcome = revisited ? row[5] : null;
     marker.options.walkappId = row[2];
     marker.options.walkappIssue = row[3];  // the cluster's ring counts it (static/js/map-rings.js)
     marker.bindPopup("Chargement…", {maxWidth: 280, minWidth: 220});
@@ -111,12 +117,16 @@ def _render(fmap: folium.Map) -> RenderedMap:
 
 def observation_map(points: Sequence[Sequence], stops: Sequence[dict], tiles_url: str, attribution: str,
                     centre: tuple[float, float]) -> RenderedMap:
-    """`points`: rows [lat, lon, id, issue code, polarity]; `stops`: the haltes of one walk, in order."""
+    """`points`: rows [lat, lon, id, issue code, polarity, outcome code or None]; `stops`: the haltes
+    of one walk, in order."""
     fmap, _ = _base_map(centre, 16, tiles_url, attribution)
-    data = [[p[0], p[1], p[2], ISSUE_INDEX.get(p[3], 0), 1 if p[4] == "positive" else 0] for p in points]
+    # The outcome's index only on re-visited constats: ~35 bytes a point stays ~35 bytes.
+    data = [[p[0], p[1], p[2], ISSUE_INDEX.get(p[3], 0), 1 if p[4] == "positive" else 0,
+             *([OUTCOME_INDEX[p[5]]] if len(p) > 5 and p[5] in OUTCOME_INDEX else [])] for p in points]
     colours = json.dumps([t.colour for t in gusp.ISSUES])
     cluster = LocalFastMarkerCluster(
         data, callback=_CALLBACK % {"colours": colours, "ring": POSITIVE_RING,
+                                    "outcomes": json.dumps([t.colour for t in gusp.OUTCOMES]),
                                     "popup_url": json.dumps(template("map.popup"))},
         options={"maxClusterRadius": 45, "disableClusteringAtZoom": 19, "chunkedLoading": True},
         # Rings of issue colours in proportion, drawn by static/js/map-rings.js (loaded by the page).

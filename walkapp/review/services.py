@@ -22,11 +22,15 @@ MAX_REASON = 1000
 
 
 async def map_points(where) -> list[list[Any]]:
-    """[lat, lon, id, issue, polarity] of the filtered constats that have a position."""
+    """[lat, lon, id, issue, polarity, outcome] of the filtered constats that have a position;
+    outcome: the latest re-visit's (walkapp.revisits.services.map_outcomes), else None."""
+    from ..revisits.services import map_outcomes
+
     query = Observation.select(Observation.lat, Observation.lon, Observation.id, Observation.issue,
                                Observation.polarity).where(Observation.lat.is_not_null())
     rows = await apply(query, where)
-    return [[r["lat"], r["lon"], r["id"], r["issue"], r["polarity"]] for r in rows]
+    outcomes = await map_outcomes()
+    return [[r["lat"], r["lon"], r["id"], r["issue"], r["polarity"], outcomes.get(r["id"])] for r in rows]
 
 
 LIST_LIMIT = 200  # rows of the map's list; past it the committee zooms in rather than scrolls

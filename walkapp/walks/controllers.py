@@ -8,6 +8,7 @@ from litestar.response import Template
 
 from ..exports.builder import zip_url
 from ..observations.filters import ObservationFilter
+from ..revisits.services import revisit_summary
 from ..policy import actor_of, allowed, can, require, session_participants
 from ..tables import Walk
 from ..urls import url
@@ -21,8 +22,9 @@ DETAIL = "walks/detail.html"
 
 async def _form_page(request: Request, data: WalkInput, walk: Walk | None, status_code: int = 200) -> Template:
     choices = await services.neighbourhoods()
+    earlier = await Walk.objects().where(Walk.id == data.follows).first() if data.follows else None
     return render(request, FORM, block="form", status_code=status_code, data=data, walk=walk,
-                  neighbourhoods=choices)
+                  neighbourhoods=choices, earlier=earlier)
 
 
 class WalkController(Controller):
@@ -42,6 +44,12 @@ class WalkController(Controller):
         data.stops = [StopInput(name="", lat=centre.centre_lat if centre else None,
                                 lon=centre.centre_lon if centre else None)]
         return await _form_page(request, data, None)
+
+    @get("/{walk_id:int}/marche-de-suivi", name="walk.follow_up", guards=[allowed("walk.plan")])
+    async def follow_up_page(self, request: Request, walk_id: FromPath[int]) -> Template:
+        """A new walk "from" an earlier one: same quartier, its route copied (editable)."""
+        earlier = await services.get_walk(walk_id)
+        return await _form_page(request, await services.follow_up_input(earlier), None)
 
     @post("/", name="walk.create", guards=[allowed("walk.plan")], status_code=200)
     async def create(self, request: Request) -> Response | Template:
@@ -67,6 +75,9 @@ class WalkController(Controller):
         require(actor_of(request), "walk.participants", walk)
         shown = ObservationFilter(walk=walk.id)
         return render(request, DETAIL, walk=walk, stops=await services.walk_stops(walk_id),
+                      followed=await Walk.objects().where(Walk.id == walk.follows).first() if walk.follows else None,
+                      follow_ups=await services.follow_ups(walk.id),
+                      summary=await revisit_summary(walk.id) if walk.follows else None,
                       participants=await services.walk_participants(walk_id),
                       join_url=services.join_url(str(request.base_url), walk),
                       zip_url=zip_url(shown), zip_originals_url=zip_url(shown, originals=True))
@@ -91,7 +102,7 @@ class WalkController(Controller):
     @get("/{walk_id:int}/modifier", name="walk.edit", guards=[allowed("walk.edit")])
     async def edit_page(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await services.get_walk(walk_id)
-        data = WalkInput(neighbourhood=walk.neighbourhood.id, title=walk.title, date=walk.date,
+        data = WalkInput(neighbourhood=walk.neighbourhood.id, title=walk.title, date=walk.date, follows=walk.follows,
                          stops=[StopInput(s.name, s.lat, s.lon, s.id) for s in await services.walk_stops(walk_id)])
         return await _form_page(request, data, walk)
 
@@ -99,6 +110,7 @@ class WalkController(Controller):
     async def update(self, request: Request, walk_id: FromPath[int]) -> Response | Template:
         walk = await services.get_walk(walk_id)
         data = services.parse_walk_form(await request.form())
+        data.follows = walk.follows  # set at creation: an edit keeps it (and its rules)
         await services.check_walk_input(data)
         if data.errors:
             return await _form_page(request, data, walk, status_code=422)

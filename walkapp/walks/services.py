@@ -44,6 +44,7 @@ class WalkInput:
     date_text: str = ""
     stops: list[StopInput] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    follows: int | None = None  # a follow-up walk (marche de suivi): the earlier walk it re-visits
 
 
 def parse_walk_form(form) -> WalkInput:
@@ -75,6 +76,10 @@ def parse_walk_form(form) -> WalkInput:
         for key, message in stop_errors.items():
             errors[f"stop_{index}_{key}"] = message
         data.stops.append(stop)
+    raw_follows = clean_text(form.get("follows"), max_length=20)
+    data.follows = parse_id(raw_follows) if raw_follows else None
+    if raw_follows and data.follows is None:
+        errors["follows"] = "Marche suivie : ce numéro de marche n'est pas valide."
     if not data.stops:
         errors["stops"] = "Parcours : ajoutez au moins une halte (un nom et un point)."
     elif len(data.stops) > MAX_STOPS:
@@ -87,6 +92,35 @@ async def check_walk_input(data: WalkInput) -> None:
         Neighbourhood.id == data.neighbourhood
     ):
         data.errors["neighbourhood"] = "Quartier : ce quartier n'existe pas."
+    if data.follows is not None:
+        await _check_follows(data)
+
+
+async def _check_follows(data: WalkInput) -> None:
+    """A follow-up walk re-visits an earlier walk of the same quartier, on a later day."""
+    earlier = await Walk.objects().where(Walk.id == data.follows).first()
+    if earlier is None:
+        data.errors["follows"] = "Marche suivie : cette marche n'existe pas."
+        return
+    if data.neighbourhood is not None and earlier.neighbourhood != data.neighbourhood:
+        data.errors["neighbourhood"] = ("Quartier : une marche de suivi se fait dans le quartier de la marche "
+                                        f"suivie (« {earlier.title} »).")
+    if data.date is not None and data.date <= earlier.date:
+        data.errors["date"] = (f"Date : une marche de suivi a lieu après la marche suivie, du "
+                               f"{earlier.date:%d/%m/%Y}.")
+
+
+async def follow_up_input(earlier: Walk) -> WalkInput:
+    """The form of a new follow-up walk of `earlier`: its quartier, a title, its route of haltes
+    copied (every halte editable, as on any walk); the date is the coordinator's to choose."""
+    return WalkInput(neighbourhood=getattr(earlier.neighbourhood, "id", earlier.neighbourhood),
+                     title=f"Marche de suivi : {earlier.title}"[:MAX_TITLE], follows=earlier.id,
+                     stops=[StopInput(s.name, s.lat, s.lon) for s in await walk_stops(earlier.id)])
+
+
+async def follow_ups(walk_id: int) -> list[Walk]:
+    """The follow-up walks of a walk, oldest first."""
+    return await Walk.objects().where(Walk.follows == walk_id).order_by(Walk.date).order_by(Walk.id)
 
 
 async def get_walk(walk_id: int) -> Walk:
@@ -127,6 +161,7 @@ async def create_walk(data: WalkInput, user: StaffUser | None) -> Walk:
             status="planned",
             join_secret=new_token(18),
             created_by=user.id if user else None,
+            follows=data.follows,
         )
         await walk.save()
         await _save_stops(walk.id, data.stops)
