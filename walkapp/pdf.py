@@ -1,0 +1,88 @@
+"""HTML to PDF on the server, in one place (WeasyPrint, with the system's Pango).
+
+    pdf = await anyio.to_thread.run_sync(html_to_pdf, html, base_url)
+
+`html_to_pdf` is synchronous and CPU-bound: controllers call it through anyio's to_thread so the
+event loop keeps serving. Whatever the HTML refers to is read from disk, never over HTTP (not from
+the app itself, not from the internet):
+
+- `/static/...` (as `static_url()` writes it, `?v=` and all) from the static folder;
+- the photo URLs the caller lists in `files` (app path -> file on disk; e.g. the report maps each
+  `/photos/<id>/affichage.jpg` it wrote to the print-sized JPEG it chose);
+- `data:` URIs (the report's map tiles are embedded that way).
+
+Anything else (http(s) to anywhere, file:, an app path not listed) is refused: the image or
+stylesheet is left out and the PDF is made without it. Relative URLs are resolved against
+`base_url` first (the request's `base_url`), so `https://site/static/css/app.css` is the same file.
+
+Why WeasyPrint rather than headless Chromium (measured on the walk's report with 100 constats,
+see benchmarks/report_pdf.py and the commit that chose it): in-process, no browser to launch and
+keep per request on a small server, the same CSS paged media (@page, break-inside) and it reads
+resources through this fetcher only, so it cannot be made to reach the network.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .caching import STATIC_PATH
+from .settings import STATIC_DIR
+
+
+class RefusedURL(ValueError):
+    """A URL the PDF may not fetch (WeasyPrint logs it and leaves the resource out)."""
+
+
+def html_to_pdf(html: str, base_url: str, files: Mapping[str, Path | str] | None = None) -> bytes:
+    """The PDF of `html` (print media, @page rules apply). `base_url` is the site's address that
+    relative and absolute URLs of the app are read against; `files` maps app paths (no query) to
+    files on disk that may be embedded, for photos and other media."""
+    from weasyprint import HTML  # imported when first used: ~0.3 s, only for processes that make PDFs
+
+    fetcher = _fetcher_class()(base_url, files or {})
+    return HTML(string=html, base_url=_normalised_base(base_url), url_fetcher=fetcher).write_pdf()
+
+
+def _normalised_base(base_url: str) -> str:
+    return str(base_url).rstrip("/") + "/"
+
+
+@cache
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class DiskFetcher(URLFetcher):
+        def __init__(self, base_url: str, files: Mapping[str, Path | str]):
+            super().__init__(allowed_protocols=("data", "http", "https"))
+            base = urlsplit(_normalised_base(base_url))
+            self._origin = (base.scheme, base.netloc)
+            self._files = {path: Path(file) for path, file in files.items()}
+
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)  # urllib's DataHandler: no network
+            path = local_file(url, self._origin, self._files)
+            media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": media_type})
+
+    return DiskFetcher
+
+
+def local_file(url: str, origin: tuple[str, str], files: Mapping[str, Path]) -> Path:
+    """The file on disk that `url` (absolute, as WeasyPrint resolved it) stands for, or RefusedURL."""
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc) != origin:
+        raise RefusedURL(f"not fetched for a PDF (another site): {url}")
+    path = unquote(parts.path)
+    if path in files:
+        return files[path]
+    if path.startswith(STATIC_PATH + "/"):
+        root = STATIC_DIR.resolve()
+        candidate = (root / path[len(STATIC_PATH) + 1:]).resolve()
+        if root in candidate.parents and candidate.is_file():
+            return candidate
+    raise RefusedURL(f"not fetched for a PDF (not a static file or a listed photo): {url}")
