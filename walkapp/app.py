@@ -36,6 +36,7 @@ from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
+from .reports.controllers import ReportController, RestitutionController
 from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
 
 # Every route of the app: create_app serves them, walkapp.urls builds URLs from their names.
@@ -53,6 +54,8 @@ ROUTES = [
     ApiKeyController,
     ReviewController,
     ActionController,
+    ReportController,
+    RestitutionController,
 ]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 
