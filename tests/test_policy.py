@@ -58,6 +58,9 @@ MATRIX = {  # verb:          anon  part  other key  agent agent2 comm coord
     "actions.edit":          ".     .     .     .     .     .     .    Y",
     "actions.link":          ".     .     .     .     .     .     .    Y",
     "actions.follow":        ".     .     .     .     Y     .     .    Y",
+    "walk.report":           ".     .     .     .     Y     Y     Y    Y",
+    "walk.report_names":     ".     .     .     .     .     .     .    Y",
+    "walk.publish":          ".     .     .     .     .     .     .    Y",
 }
 
 
@@ -224,6 +227,11 @@ def http_rows(s: dict) -> list[tuple[str, str, str, dict | None]]:
         ("actions.link", "POST", f"/actions/{a}/constats", {"constats": str(c)}),
         ("open311.read", "GET", f"/open311/v2/requests/{c}.json", None),
         ("constat.create", "POST", f"/api/v1/walks/{w}/observations", None),
+        ("walk.report", "GET", f"/marches/{w}/compte-rendu", None),
+        ("walk.report", "GET", f"/marches/{w}/compte-rendu.pdf", None),
+        ("walk.report_names", "GET", f"/marches/{w}/compte-rendu?noms=1", None),
+        # Withdrawing always succeeds for those allowed (publishing needs a validated constat).
+        ("walk.publish", "POST", f"/marches/{w}/restitution", {"action": "retirer"}),
     ]
 
 

@@ -23,6 +23,7 @@ resources through this fetcher only, so it cannot be made to reach the network.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from collections.abc import Mapping
 from functools import cache
@@ -31,6 +32,10 @@ from urllib.parse import unquote, urlsplit
 
 from .caching import STATIC_PATH
 from .settings import STATIC_DIR
+
+# The site's CSS is written for browsers: WeasyPrint warns about every screen-only property it
+# skips (sticky, media features, keyframes), dozens of lines per PDF. Its errors still show.
+logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
 
 class RefusedURL(ValueError):

@@ -54,16 +54,24 @@ class Halte:
 
 @dataclass
 class MapView:
-    """Where the drawing sits in the world at `zoom`: world pixel (x0, y0) is the top-left corner."""
+    """Where the drawing sits in the world: world pixel (cx, cy) at `zoom` is the drawing's centre,
+    drawn `scale` times larger (1 to 2: tiles exist at whole zooms only, so the box fills the
+    drawing at the next half step rather than leaving up to half of it empty)."""
 
     zoom: int
-    x0: float
-    y0: float
+    cx: float
+    cy: float
+    scale: float = 1.0
+    width: int = WIDTH
+    height: int = HEIGHT
     tiles: list[tuple[int, int]] = field(default_factory=list)
 
+    def project(self, x: float, y: float) -> tuple[float, float]:
+        """A world pixel (at `zoom`) to the drawing's units."""
+        return (x - self.cx) * self.scale + self.width / 2, (y - self.cy) * self.scale + self.height / 2
+
     def point(self, lat: float, lon: float) -> tuple[float, float]:
-        x, y = world_pixel(lat, lon, self.zoom)
-        return x - self.x0, y - self.y0
+        return self.project(*world_pixel(lat, lon, self.zoom))
 
 
 def world_pixel(lat: float, lon: float, zoom: int) -> tuple[float, float]:
@@ -75,24 +83,29 @@ def world_pixel(lat: float, lon: float, zoom: int) -> tuple[float, float]:
 
 
 def fit(points: Sequence[tuple[float, float]], width: int = WIDTH, height: int = HEIGHT) -> MapView:
-    """The largest zoom where every point fits inside the drawing (less its padding), centred."""
+    """The largest whole zoom where every point fits inside the drawing (less its padding), then
+    scaled up (at most 2x) to fill it, centred on the points' box."""
     lats = [p[0] for p in points]
     lons = [p[1] for p in points]
     south, north, west, east = min(lats), max(lats), min(lons), max(lons)
-    zoom = LONE_POINT_ZOOM if (north - south) < 1e-6 and (east - west) < 1e-6 else MIN_ZOOM
-    if zoom == MIN_ZOOM:
+    room_w, room_h = width - 2 * PADDING, height - 2 * PADDING
+    lone = (north - south) < 1e-6 and (east - west) < 1e-6
+    zoom = LONE_POINT_ZOOM if lone else MIN_ZOOM
+    if not lone:
         for candidate in range(MAX_ZOOM, MIN_ZOOM - 1, -1):
             x1, y1 = world_pixel(north, west, candidate)
             x2, y2 = world_pixel(south, east, candidate)
-            if x2 - x1 <= width - 2 * PADDING and y2 - y1 <= height - 2 * PADDING:
+            if x2 - x1 <= room_w and y2 - y1 <= room_h:
                 zoom = candidate
                 break
     x1, y1 = world_pixel(north, west, zoom)
     x2, y2 = world_pixel(south, east, zoom)
-    view = MapView(zoom, (x1 + x2) / 2 - width / 2, (y1 + y2) / 2 - height / 2)
+    scale = 1.0 if lone or zoom == MAX_ZOOM else min(2.0, room_w / max(x2 - x1, 1e-9), room_h / max(y2 - y1, 1e-9))
+    view = MapView(zoom, (x1 + x2) / 2, (y1 + y2) / 2, max(1.0, scale), width, height)
+    half_w, half_h = width / 2 / view.scale, height / 2 / view.scale
     last = 2**zoom - 1
-    rows = range(max(0, math.floor(view.y0 / TILE)), min(last, math.floor((view.y0 + height) / TILE)) + 1)
-    columns = range(max(0, math.floor(view.x0 / TILE)), min(last, math.floor((view.x0 + width) / TILE)) + 1)
+    rows = range(max(0, math.floor((view.cy - half_h) / TILE)), min(last, math.floor((view.cy + half_h) / TILE)) + 1)
+    columns = range(max(0, math.floor((view.cx - half_w) / TILE)), min(last, math.floor((view.cx + half_w) / TILE)) + 1)
     view.tiles = [(tx, ty) for ty in rows for tx in columns]
     return view
 
@@ -168,9 +181,11 @@ def draw(view: MapView, haltes: Sequence[Halte], markers: Sequence[Marker],
            f'<rect width="{width}" height="{height}" fill="#f4f1ea"/>']
     if tiles:
         out.append('<g class="tiles">')
+        size = TILE * view.scale + 0.5  # a hair larger: no seam between tiles
         for (x, y), uri in tiles.items():
-            out.append(f'<image href="{uri}" x="{x * TILE - view.x0:.1f}" y="{y * TILE - view.y0:.1f}" '
-                       f'width="{TILE}" height="{TILE}" preserveAspectRatio="none"/>')
+            left, top = view.project(x * TILE, y * TILE)
+            out.append(f'<image href="{uri}" x="{left:.1f}" y="{top:.1f}" '
+                       f'width="{size:.1f}" height="{size:.1f}" preserveAspectRatio="none"/>')
         out.append('</g><rect class="veil" width="100%" height="100%" fill="#fff" fill-opacity="0.25"/>')
     route = [view.point(h.lat, h.lon) for h in haltes]
     if len(route) > 1:
