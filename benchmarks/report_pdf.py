@@ -164,6 +164,10 @@ async def main() -> None:
         print(f"median warm {median:.2f} s wall ({statistics.median(cpu_times):.2f} s CPU), {size_mb:.2f} MB: "
               f"{verdict} budget (<= 10 s, <= 10 MB); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
               "(wall time on a busy machine is CPU time stretched by the others' load)")
+        import resource
+
+        print(f"peak RSS of this process (server, WeasyPrint and the seeding): "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
         if args.out:
             args.out.write_bytes(pdf)
             print(f"kept: {args.out}")
@@ -191,10 +195,15 @@ def chromium(html: str, work: Path) -> None:
     source = work / "report.html"
     source.write_text(page)
     target = work / "chromium.pdf"
-    started = time.perf_counter()
+    import resource
+
+    started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
                     f"--print-to-pdf={target}", source.as_uri()], capture_output=True, check=True, timeout=120)
-    print(f"chromium --print-to-pdf (browser launched for it): {time.perf_counter() - started:.2f} s, "
+    elapsed, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    print(f"chromium --print-to-pdf (browser launched for it): {elapsed:.2f} s wall, {cpu:.2f} s CPU "
+          f"(all its processes), peak RSS of its largest process {after.ru_maxrss / 1024:.0f} MB, "
           f"{target.stat().st_size / 1e6:.2f} MB")
 
 

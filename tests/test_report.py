@@ -391,3 +391,34 @@ async def test_only_published_photos_of_validated_constats_are_public(store):
     photo = await Photo.objects().where(Photo.observation == s["c"]["c2"].id).first()
     with pytest.raises(Exception, match="n'existe pas"):
         await reports.public_photo(walk, photo.id)
+
+
+# ---------------------------------------------------------------- walkapp.pdf: resources from disk only
+
+def test_html_to_pdf_reads_static_files_and_listed_photos_from_disk_and_nothing_else(tmp_path):
+    from walkapp.pdf import html_to_pdf
+
+    watched = TileServer()  # anything fetched over HTTP would show up in its requests
+    host = watched.url.split("/{z}")[0]
+    secret = tmp_path / "secret.jpg"
+    Image.new("RGB", (40, 30), (250, 0, 0)).save(secret, "JPEG")
+    listed = tmp_path / "listed.jpg"
+    Image.new("RGB", (64, 48), (0, 0, 250)).save(listed, "JPEG")
+    dot = io.BytesIO()
+    Image.new("RGB", (8, 8), (0, 250, 0)).save(dot, "PNG")
+    import base64
+
+    html = f"""<html><head><link rel="stylesheet" href="/static/css/app.css?v=1"></head><body>
+      <p class="report-kicker">Bonjour</p>
+      <img src="/photos/1/print"><img src="/photos/2/print"><img src="{host}/tile.png">
+      <img src="http://testserver/../../etc/passwd"><img src="file://{secret}">
+      <img src="data:image/png;base64,{base64.b64encode(dot.getvalue()).decode()}"></body></html>"""
+    try:
+        pdf = html_to_pdf(html, "http://testserver", {"/photos/1/print": listed})
+    finally:
+        watched.close()
+    assert watched.requests == []  # never over HTTP, not even to a server that answers
+    reader = PdfReader(io.BytesIO(pdf))
+    sizes = sorted(image.image.size for page in reader.pages for image in page.images)
+    assert sizes == [(8, 8), (64, 48)]  # the listed photo and the data: URI; not the file: one
+    assert "BONJOUR" in reader.pages[0].extract_text()  # upper case: app.css was read from the static folder

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 TILE = 256
-WIDTH, HEIGHT = 1000, 640  # the drawing's units (CSS px at 100 %); A4 portrait fits it at 18 cm wide
+WIDTH, HEIGHT = 800, 520  # the drawing's units (CSS px at 100 %): 18 cm wide on A4, still legible at 360 px
 PADDING = 48  # room around the outermost markers
 MAX_ZOOM, MIN_ZOOM = 18, 3
 LONE_POINT_ZOOM = 17  # one point (or one place): a street's scale
