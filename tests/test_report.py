@@ -422,3 +422,16 @@ def test_html_to_pdf_reads_static_files_and_listed_photos_from_disk_and_nothing_
     sizes = sorted(image.image.size for page in reader.pages for image in page.images)
     assert sizes == [(8, 8), (64, 48)]  # the listed photo and the data: URI; not the file: one
     assert "BONJOUR" in reader.pages[0].extract_text()  # upper case: app.css was read from the static folder
+
+
+async def test_a_photo_whose_file_is_gone_is_a_404_and_the_pdf_is_made_without_it(client, store):
+    s = await scene(store)
+    photo = await Photo.objects().where(Photo.observation == s["c"]["c1"].id).first()
+    store.path(photo.display_path).unlink()
+    await sign_in(client, "agent", "lecteur@ville.example")
+    missing = await client.get(f"/marches/{s['walk'].id}/compte-rendu/photos/{photo.id}")
+    assert missing.status_code == 404 and "introuvable" in shown(missing)
+    pdf = await client.get(f"/marches/{s['walk'].id}/compte-rendu.pdf")
+    assert pdf.status_code == 200
+    assert COMMENTS["c1"] in " ".join(" ".join((p.extract_text() or "").split())
+                                      for p in PdfReader(io.BytesIO(pdf.content)).pages)

@@ -69,7 +69,10 @@ class ReportController(Controller):
         walk = await get_walk(walk_id)
         require(actor_of(request), "photo.see", walk)
         photo = await services.walk_photo(walk, photo_id)
-        path = await anyio.to_thread.run_sync(print_image, media_store(), photo)
+        try:
+            path = await anyio.to_thread.run_sync(print_image, media_store(), photo)
+        except OSError:  # the display image is missing or unreadable (`walkapp check-media` says which)
+            raise NotFound("Le fichier de cette photo est introuvable sur le serveur.") from None
         return _file(path, f"constat-{photo.observation}-{photo.position + 1}.jpg",
                      "private, max-age=31536000, immutable")
 

@@ -40,6 +40,10 @@ def print_image(store: MediaStore, photo: Any) -> Path:
     it in a thread). Raises FileNotFoundError when the display image is missing."""
     display = store.path(_field(photo, "display_path"))
     target = store.path(f"{PRINT_FOLDER}/{Path(display).name[:2]}/{Path(display).name}")
+    if not display.is_file():
+        # Erased or lost: its print copy must not outlive it.
+        target.unlink(missing_ok=True)
+        raise FileNotFoundError(display)
     if target.is_file():
         return target
     with Image.open(display) as image:
