@@ -212,12 +212,16 @@ async def test_the_report_and_the_restitution_pass_axe_and_fit_a_360px_phone(pho
         for path in (f"/marches/{walk}", f"/marches/{walk}/compte-rendu", f"/marches/{walk}/compte-rendu?noms=1"):
             await staff.goto(base + path)
             found += await axe_violations(staff, f"{kind} {path}")
+            if kind == "desktop" and path.endswith("compte-rendu"):
+                await screenshot(staff, "report-desktop", backend)
             if kind == "phone" and "compte-rendu" in path:
                 small += [f"{path}: {t}" for t in await staff.evaluate(SMALL_TARGETS, MIN_TAP)]
         reader = await phone(bypass_csp=True, **device(kind))  # anonymous
         for path in (f"/restitution/{secret}", f"/restitution/{secret}/affiche"):
             await reader.goto(base + path)
             found += await axe_violations(reader, f"{kind} {path}")
+            if kind == "phone" and path.endswith("affiche"):
+                await screenshot(reader, "flyer-phone", backend)
         assert problems(staff) == [] and problems(reader) == []
     assert not found, f"{len(found)} axe violation(s):\n" + "\n".join(found)
 
