@@ -15,14 +15,15 @@ Anything else (http(s) to anywhere, file:, an app path not listed) is refused: t
 stylesheet is left out and the PDF is made without it. Relative URLs are resolved against
 `base_url` first (the request's `base_url`), so `https://site/static/css/app.css` is the same file.
 
-Why WeasyPrint rather than headless Chromium (benchmarks/report_pdf.py --chromium, the same report of
-100 constats with photos, 2026-12-03 on this 2-core machine at a load of ~3): WeasyPrint 5.6 s
-(5.5 s of CPU), 7.8 MB; Chromium 5.9 s (2.2 s of CPU), 8.6 MB, with a ~400 MB browser launched for
-each PDF. Chromium uses less CPU and is no quicker in wall time; WeasyPrint meets the budget (<= 10 s, <= 10 MB) and wins where it matters on a small
-server: it runs in the worker (no browser to install, launch, sandbox or keep alive), and every
-resource goes through this fetcher, so "never over the network" is enforced here rather than by
-rewriting the page for a browser that would fetch whatever it names. The print CSS avoids flex and
-floats on paper: WeasyPrint lays flex boxes out repeatedly (6x slower on this report).
+Why WeasyPrint rather than headless Chromium (benchmarks/report_pdf.py --chromium, the same report
+of 100 constats with photos, 2026-12-03 on this 2-core machine at a load of ~3): WeasyPrint 5.6 s
+(5.5 s of CPU), 7.8 MB; Chromium 5.9 s (2.2 s of CPU), 8.6 MB, with a ~400 MB browser launched
+for each PDF. Chromium uses less CPU and is no quicker in wall time; WeasyPrint meets the budget
+(<= 10 s, <= 10 MB) and wins where it matters on a small server: it runs in the worker (no browser
+to install, launch, sandbox or keep alive), and every resource goes through this fetcher, so
+"never over the network" is enforced here rather than by rewriting the page for a browser that
+would fetch whatever it names. The print CSS avoids flex and floats on paper: WeasyPrint lays flex
+boxes out repeatedly (6x slower on this report).
 """
 
 from __future__ import annotations
