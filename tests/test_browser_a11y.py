@@ -310,4 +310,58 @@ async def test_follow_up_phone_tap_targets_are_44px(phone, live_server, followup
         await staff.goto(base + path)
         await settle(staff)
         small += [f"{path}: {s}" for s in await staff.evaluate(SMALL_TARGETS, MIN_TAP)]
+# ---------------------------------------------------------------- the walk's report and its restitution (issue 12)
+
+async def test_the_report_and_the_restitution_pass_axe_and_fit_a_360px_phone(phone, live_server, test_env, backend):
+    from browser import image_loaded, screenshot
+    from test_report import scene
+
+    from walkapp.reports.services import publish
+    from walkapp.storage import MediaStore
+    from walkapp.tables import Walk
+
+    base = live_server["url"]
+    s = await scene(MediaStore(Path(test_env["WALKAPP_MEDIA_DIR"])))
+    await publish(s["walk"])
+    secret = (await Walk.objects().where(Walk.id == s["walk"].id).first()).restitution_secret
+    walk = s["walk"].id
+    found: list[str] = []
+    small: list[str] = []
+    for kind in ("phone", "desktop"):
+        staff = await phone(bypass_csp=True, **device(kind))
+        await sign_in(staff, base, "chef@ville.example")
+        for path in (f"/marches/{walk}", f"/marches/{walk}/compte-rendu", f"/marches/{walk}/compte-rendu?noms=1"):
+            await staff.goto(base + path)
+            found += await axe_violations(staff, f"{kind} {path}")
+            if kind == "desktop" and path.endswith("compte-rendu"):
+                await screenshot(staff, "report-desktop", backend)
+            if kind == "phone" and "compte-rendu" in path:
+                small += [f"{path}: {t}" for t in await staff.evaluate(SMALL_TARGETS, MIN_TAP)]
+        reader = await phone(bypass_csp=True, **device(kind))  # anonymous
+        for path in (f"/restitution/{secret}", f"/restitution/{secret}/affiche"):
+            await reader.goto(base + path)
+            found += await axe_violations(reader, f"{kind} {path}")
+            if kind == "phone" and path.endswith("affiche"):
+                await screenshot(reader, "flyer-phone", backend)
+        assert problems(staff) == [] and problems(reader) == []
+    assert not found, f"{len(found)} axe violation(s):\n" + "\n".join(found)
+
+    # A 360 px phone, anonymous: nothing scrolls sideways, every photo loads, targets are 44 px.
+    reader = await phone(viewport={"width": 360, "height": 740})
+    await reader.goto(f"{base}/restitution/{secret}")
+    await settle(reader)
+    for index in range(await reader.locator(".report-photo img").count()):
+        await reader.locator(".report-photo img").nth(index).scroll_into_view_if_needed()
+        await image_loaded(reader, f".report-constat:nth-of-type({index + 1}) .report-photo img")
+    width, scroll_width = await reader.evaluate("[window.innerWidth, document.documentElement.scrollWidth]")
+    wide = await reader.evaluate("""() => [...document.querySelectorAll('body *')].filter(e =>
+      e.getBoundingClientRect().right > window.innerWidth + 1
+      && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
+      .map(e => e.tagName + '.' + e.className + ' in ' + e.parentElement.className + ' '
+           + getComputedStyle(e.parentElement).overflowX + ' ' + e.parentElement.getBoundingClientRect().right)
+      .slice(0, 5)""")
+    assert width == 360 and scroll_width <= 360, (scroll_width, wide)
+    small += [f"restitution: {t}" for t in await reader.evaluate(SMALL_TARGETS, MIN_TAP)]
+    assert await reader.locator("header nav, a[href^='/marches'], a[href^='/connexion']").count() == 0
+    await screenshot(reader, "restitution-360", backend)
     assert not small, f"{len(small)} tap target(s) under {MIN_TAP}x{MIN_TAP} px:\n" + "\n".join(small)

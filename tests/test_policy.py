@@ -64,6 +64,9 @@ MATRIX = {  # verb:          anon  part  other key  agent agent2 comm coord
     "tfpb.read":             ".     .     .     .     Y     Y     Y    Y",
     "tfpb.create":           ".     .     .     .     Y     .     .    Y",
     "tfpb.edit":             ".     .     .     .     Y     .     .    Y",
+    "walk.report":           ".     .     .     .     Y     Y     Y    Y",
+    "walk.report_names":     ".     .     .     .     .     .     .    Y",
+    "walk.publish":          ".     .     .     .     .     .     .    Y",
 }
 
 
@@ -250,6 +253,11 @@ def http_rows(s: dict) -> list[tuple[str, str, str, dict | None]]:
         ("tfpb.create", "GET", "/tfpb/nouveau", None),
         ("tfpb.edit", "GET", f"/tfpb/{s['programme']}/modifier", None),
         ("tfpb.edit", "POST", f"/tfpb/{s['programme']}/rubriques/3", {"m-3.1-2026-previsionnel": "10"}),
+        ("walk.report", "GET", f"/marches/{w}/compte-rendu", None),
+        ("walk.report", "GET", f"/marches/{w}/compte-rendu.pdf", None),
+        ("walk.report_names", "GET", f"/marches/{w}/compte-rendu?noms=1", None),
+        # Withdrawing always succeeds for those allowed (publishing needs a validated constat).
+        ("walk.publish", "POST", f"/marches/{w}/restitution", {"action": "retirer"}),
     ]
 
 

@@ -37,6 +37,7 @@ from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
 from .walks.controllers import JoinController, WalkController
+from .reports.controllers import ReportController, RestitutionController
 from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
 from .tfpb.controllers import TfpbController
 
@@ -57,6 +58,8 @@ ROUTES = [
     ActionController,
     BilanController,
     TfpbController,
+    ReportController,
+    RestitutionController,
 ]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 

@@ -311,6 +311,13 @@ RULES: dict[str, Rule] = {
                          "Connectez-vous pour accéder aux programmes TFPB."),
     "tfpb.edit": _rule({COORDINATOR, LANDLORD_AGENT}, "Seuls les coordinateurs et les agents du bailleur de ce "
                        "programme peuvent le modifier.", "Connectez-vous pour accéder aux programmes TFPB."),
+    # The walk's report (compte rendu, its PDF) and its public restitution (walkapp/reports)
+    "walk.report": _rule(STAFF, f"Le compte rendu d'une marche est {STAFF_READS}.",
+                         "Connectez-vous pour accéder au compte rendu de la marche."),
+    "walk.report_names": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} font figurer les noms des participants "
+                               "dans le compte rendu.", "Connectez-vous pour accéder au compte rendu de la marche."),
+    "walk.publish": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} publient ou retirent la restitution d'une marche.",
+                          "Connectez-vous pour publier la restitution."),
 }
 VERBS = tuple(RULES)
 

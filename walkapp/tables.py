@@ -102,6 +102,11 @@ class Walk(Table, tablename="walk"):
         on_delete=OnDelete.set_null, help_text="La halte où se trouve le groupe (mise à jour pendant la marche).")
     follows = ForeignKey("self", null=True, default=None, on_delete=OnDelete.set_null,
                          help_text="Marche de suivi : la marche plus ancienne dont elle revoit les constats.")
+    # The restitution (walkapp/reports): a public page at /restitution/<secret> while published.
+    # The secret is unique by an index of migration 0006 (SQLite cannot add a UNIQUE column).
+    restitution_secret = Varchar(length=64, null=True, default=None, secret=True,
+                                 help_text="Secret du lien public de la restitution (aucun : non publiée).")
+    restitution_published_at = Timestamptz(null=True, default=None, help_text="Publication de la restitution.")
 
 
 class Stop(Table, tablename="stop"):

@@ -62,6 +62,13 @@ def render(request: Request, template: str, block: str | None = None, status_cod
     return Template(template_name=template, context=context, status_code=status_code)
 
 
+def render_text(request: Request, template: str, **context: Any) -> str:
+    """A page rendered to a string, with the context a Template response gives it (the request,
+    the CSRF field): for what is made from HTML on the server (walkapp.pdf)."""
+    page = Template(template_name=template, context=context)
+    return request.app.template_engine.get_template(template).render(**page.create_template_context(request))
+
+
 def redirect(request: Request, path: str) -> Response:
     """After a write: htmx follows an HX-Redirect, a plain form a 303."""
     if getattr(request, "htmx", False):

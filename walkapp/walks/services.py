@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import segno
-
 from .. import gusp
 from ..db import write_transaction
+from ..qr import qr_svg
 from ..errors import BadRequest, Forbidden, NotFound
 from ..security import new_token
 from ..tables import Neighbourhood, Participant, StaffUser, Stop, Street, Walk
@@ -206,12 +204,8 @@ def join_url(base_url: str, walk: Walk) -> str:
 
 
 def join_qr_svg(url: str) -> str:
-    """The join link as an SVG QR code, scalable for print and screen. A standalone document
-    (with its xmlns): browsers show no <img> of an SVG without it."""
-    out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=8, dark="#000", light="#fff", xmldecl=False,
-                                    svgns=True, omitsize=True, title="Code QR pour rejoindre la marche")
-    return out.getvalue().decode()
+    """The join link as an SVG QR code (walkapp.qr)."""
+    return qr_svg(url, "Code QR pour rejoindre la marche")
 
 
 async def walk_by_join_secret(secret: str) -> Walk:
