@@ -37,6 +37,7 @@ from .observations.controllers import ObservationApi, PhotoFiles
 from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
+from .privacy.controllers import ErasureController, RedactionController
 from .walks.controllers import JoinController, WalkController
 from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
 
@@ -55,6 +56,8 @@ ROUTES = [
     ApiKeyController,
     ReviewController,
     ActionController,
+    RedactionController,
+    ErasureController,
 ]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 

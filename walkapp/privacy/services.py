@@ -169,11 +169,13 @@ async def process(store: MediaStore, claim: Claim, run=sync_to_thread) -> bool:
             (Photo.id == photo.id) & (Photo.privacy_claim == claim.token))
         raise
     async with write_transaction():
-        await Photo.update({
-            Photo.privacy_state: DONE, Photo.privacy_boxes: boxes, Photo.blurred_display_path: display,
-            Photo.blurred_thumb_path: thumb, Photo.privacy_rev: Photo.privacy_rev + 1, Photo.privacy_claim: "",
-        }).where((Photo.id == photo.id) & (Photo.privacy_claim == claim.token))
-        done = await Photo.exists().where((Photo.id == photo.id) & (Photo.blurred_display_path == display))
+        # Still ours? (deleted meanwhile, or taken over by another worker after the lease)
+        done = await Photo.exists().where((Photo.id == photo.id) & (Photo.privacy_claim == claim.token))
+        if done:
+            await Photo.update({
+                Photo.privacy_state: DONE, Photo.privacy_boxes: boxes, Photo.blurred_display_path: display,
+                Photo.blurred_thumb_path: thumb, Photo.privacy_rev: Photo.privacy_rev + 1, Photo.privacy_claim: "",
+            }).where((Photo.id == photo.id) & (Photo.privacy_claim == claim.token))
     if not done:  # the photo was deleted, or another worker took over a claim we held too long
         await remove_blurred_if_unused(store, [display, thumb])
     return done
@@ -237,6 +239,50 @@ def parse_boxes(raw: Any) -> list[dict]:
             box["removed"] = True  # an automatic box judged wrong: kept, so that undo can bring it back
         boxes.append(box)
     return boxes
+
+
+PERCENT_FIELDS = {"add_x": "x", "add_y": "y", "add_w": "w", "add_h": "h"}
+
+
+def boxes_from_form(form: Any, current: list[dict]) -> list[dict]:
+    """The zones a redaction form asks for: the current zones, or `boxes` (JSON: the current ones
+    followed by those drawn on the photo, static/js/redact.js), less those ticked in `remove` (or
+    `restore`d), plus one zone typed in percent (add_x, add_y, add_w, add_h: the keyboard way)."""
+    base = parse_boxes(form.get("boxes")) if form.get("boxes") else current
+    boxes = [dict(box) for box in base]
+    for raw in form.getall("remove", []) if hasattr(form, "getall") else []:
+        index = parse_index(raw, len(boxes))
+        if boxes[index]["kind"] == detect.MANUAL:
+            boxes[index]["drop"] = True
+        else:
+            boxes[index]["removed"] = True
+    for raw in form.getall("restore", []) if hasattr(form, "getall") else []:
+        boxes[parse_index(raw, len(boxes))].pop("removed", None)
+    boxes = [box for box in boxes if not box.pop("drop", False)]
+    typed = {key: (form.get(key) or "").strip().replace(",", ".") for key in PERCENT_FIELDS}
+    if any(typed.values()):
+        values = {}
+        for key, name in PERCENT_FIELDS.items():
+            try:
+                values[name] = float(typed[key]) / 100
+            except ValueError:
+                raise Invalid(fields={key: "Un pourcentage de 0 à 100."}) from None
+            if not 0 <= values[name] <= 1:
+                raise Invalid(fields={key: "Un pourcentage de 0 à 100."})
+        if values["w"] <= 0 or values["h"] <= 0:
+            raise Invalid(fields={"add_w": "La largeur et la hauteur de la zone doivent dépasser 0 %."})
+        boxes.append({**values, "kind": detect.MANUAL})
+    return parse_boxes(boxes)
+
+
+def parse_index(raw: Any, count: int) -> int:
+    try:
+        index = int(str(raw))
+    except ValueError:
+        index = -1
+    if not 0 <= index < count:
+        raise Invalid(fields={"remove": "Cette zone n'existe pas (la page a peut-être changé : rechargez-la)."})
+    return index
 
 
 def describe(boxes: list[dict]) -> str:
