@@ -51,6 +51,7 @@ MATRIX = {  # verb:          anon  part  other key  agent agent2 comm coord
     "photo.unblurred":       ".     .     .     .     Y     Y     Y    Y",
     "photo.redact":          ".     .     .     .     Y     Y     Y    Y",
     "participant.erase":     ".     .     .     .     .     .     .    Y",
+    "geojson.authors":       ".     .     .     .     Y     Y     Y    Y",
     "photos.zip":            ".     .     .     .     Y     Y     Y    Y",
     "photos.zip_originals":  ".     .     .     .     .     .     .    Y",
     "apikeys.manage":        ".     .     .     .     .     .     .    Y",

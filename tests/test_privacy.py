@@ -78,7 +78,7 @@ def test_detector_blurs_the_labelled_boxes(name):
 
     processed = photos.process((PRIVACY / name).read_bytes())
     rgb, icc = images.decode(processed.display_jpeg)
-    boxes = images.find_boxes(rgb)
+    boxes = images.find_boxes(rgb, (PRIVACY / name).read_bytes())
     blurred, _ = images.render(rgb, icc, boxes)
     after = pixels(blurred)
     scale = rgb.shape[1] / processed.width
@@ -184,9 +184,9 @@ async def test_two_workers_never_blur_the_same_photo_twice(store):
     calls: list[str] = []
     original = privacy._blur_files
 
-    def counting(store_, display, boxes):
+    def counting(store_, display, boxes, original_path=""):
         calls.append(display)
-        return original(store_, display, boxes)
+        return original(store_, display, boxes, original_path)
 
     privacy._blur_files = counting
     try:
@@ -356,3 +356,18 @@ async def test_erase_participant_command_erases(test_env, store):
     assert "effacé" in out.decode()
     assert not await Observation.exists().where(Observation.id == observation.id)
     assert (await Participant.objects().where(Participant.id == lea.id).first()).display_name == privacy.ERASED_NAME
+
+
+async def test_names_never_in_public_outputs(client, other_client, store):
+    walk = await make_walk()
+    zoe = Participant(walk=walk.id, display_name="Zoé Martin", token=uuid.uuid4().hex)
+    await zoe.save()
+    await constat(store, walk, participant=zoe, status="validated")
+    public = await other_client.get("/open311/v2/requests.json")
+    assert public.status_code == 200 and len(public.json()) == 1 and "Zoé" not in public.text
+    assert "Zoé" not in (await other_client.get("/open311/v2/requests.xml")).text
+    await join(client, walk)
+    geojson = await client.get(f"/api/v1/observations.geojson?walk={walk.id}")
+    assert geojson.status_code == 200 and len(geojson.json()["features"]) == 1 and "Zoé" not in geojson.text
+    # Inside their walk, the name is shown (the walk is collaborative).
+    assert "Zoé Martin" in (await client.get(f"/api/v1/walks/{walk.id}/observations")).text

@@ -161,6 +161,16 @@ def store(store: MediaStore, data: bytes, processed: ProcessedPhoto) -> StoredPh
     return stored
 
 
+def upright_display(data: bytes) -> Image.Image:
+    """The display-size upright image of an original, not yet JPEG-encoded (walkapp.privacy looks
+    for faces and plates in it: the display JPEG's compression hid a plate in 34 from the
+    detectors)."""
+    with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
+        orientation, _, _ = read_metadata(image)
+        display = _upright_display(image, orientation)
+    return display if display.mode == "RGB" else _to_rgb(display)
+
+
 def thumbnail(display: Image.Image) -> Image.Image:
     """The thumbnail of a display image (walkapp.privacy makes the blurred one the same way)."""
     return _thumbnail(display)

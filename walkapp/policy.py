@@ -267,6 +267,7 @@ RULES: dict[str, Rule] = {
                              "du comité.", "Connectez-vous pour voir les photos non floutées."),
     "photo.redact": _rule(STAFF, "Le floutage à la main est réservé aux agents, coordinateurs et membres du comité.",
                           "Connectez-vous pour flouter une photo."),
+    "geojson.authors": _rule(STAFF, "Les noms des participants ne sortent pas de leur marche (GeoJSON sans auteur)."),
     "participant.erase": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} effacent un participant à sa demande.",
                                "Connectez-vous pour effacer un participant."),
     "photos.zip": _rule(STAFF, f"Le téléchargement des photos est {STAFF_READS}.",

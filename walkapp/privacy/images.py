@@ -18,9 +18,17 @@ def decode(jpeg: bytes) -> tuple[np.ndarray, bytes | None]:
         return np.asarray(image.convert("RGB")), icc
 
 
-def find_boxes(rgb: np.ndarray) -> list[dict]:
-    """The automatic boxes of an image, as stored in Photo.privacy_boxes."""
-    return [box.as_json() for box in detect.detect(rgb)]
+def find_boxes(rgb: np.ndarray, original: bytes | None = None) -> list[dict]:
+    """The automatic boxes of an image, as stored in Photo.privacy_boxes (fractions of the image).
+    With the `original`, detection runs on its upright display-size decode, before any JPEG
+    compression of ours; else on `rgb` (the display image)."""
+    source = rgb
+    if original is not None:
+        try:
+            source = np.asarray(photos.upright_display(original))
+        except Exception:
+            source = rgb
+    return [box.as_json() for box in detect.detect(source)]
 
 
 def active(boxes: list[dict]) -> list[dict]:

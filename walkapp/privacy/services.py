@@ -142,12 +142,15 @@ async def claim_next() -> Claim | None:
     return None
 
 
-def _blur_files(store: MediaStore, display_relative: str, boxes: list[dict] | None) -> tuple[list[dict], str, str]:
-    """(boxes, blurred display path, blurred thumb path): detection when `boxes` is None, then the
-    blur; files written content-addressed (CPU-bound: runs in a worker thread)."""
+def _blur_files(store: MediaStore, display_relative: str, boxes: list[dict] | None,
+                original_relative: str = "") -> tuple[list[dict], str, str]:
+    """(boxes, blurred display path, blurred thumb path): detection when `boxes` is None (in the
+    original when it is there), then the blur; files written content-addressed (CPU-bound: runs
+    in a worker thread)."""
     rgb, icc = images.decode(store.read(display_relative))
     if boxes is None:
-        boxes = images.find_boxes(rgb)
+        original = store.read(original_relative) if original_relative and store.exists(original_relative) else None
+        boxes = images.find_boxes(rgb, original)
     display, thumb = images.render(rgb, icc, boxes)
     paths = []
     for folder, data in ((photos.BLURRED, display), (photos.BLURRED_THUMBS, thumb)):
@@ -162,7 +165,7 @@ async def process(store: MediaStore, claim: Claim, run=sync_to_thread) -> bool:
     CPU-bound part (the worker passes its low-priority thread)."""
     photo = claim.photo
     try:
-        boxes, display, thumb = await run(_blur_files, store, photo.display_path, None)
+        boxes, display, thumb = await run(_blur_files, store, photo.display_path, None, photo.original_path)
     except Exception:
         state = FAILED if photo.privacy_attempts >= MAX_ATTEMPTS else PENDING
         await Photo.update({Photo.privacy_state: state, Photo.privacy_claim: ""}).where(
