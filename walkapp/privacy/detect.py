@@ -28,6 +28,7 @@ FACE, PLATE, MANUAL = "face", "plate", "manual"
 FACE_INPUT = 640  # long side fed to CenterFace (640 x 480): ~130 ms on one core, faces down to ~10 px
 FACE_THRESHOLD = 0.35
 PLATE_SHAPES_WIDTHS = (1280,)  # long sides of the morphological plate search (~15 ms each; 960 added no plate)
+PLATE_BRIGHTNESS_PERCENTILE = 50  # darker candidates go: 375 -> 274 boxes, same recall (65: 2 plates lost)
 PLATE_CASCADE_WIDTH = 1600  # long side for the Haar cascade (its window is 60 x 20: small plates need room)
 PLATE_CASCADE_STEP = 1.2  # scale step of the cascade: 1.1 found one plate more in 34 for twice the time
 MARGIN = {FACE: 0.25, PLATE: 0.2, MANUAL: 0.0}
@@ -178,11 +179,14 @@ def _plate_shapes(cv2, gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     # (A mask of light regions, as plate recipes often add, lost 11 plates in 34 at dusk and at night.)
     mask = cv2.erode(cv2.dilate(mask, None, iterations=2), None, iterations=1)
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    bright = float(np.percentile(gray, PLATE_BRIGHTNESS_PERCENTILE)) if PLATE_BRIGHTNESS_PERCENTILE else 0.0
     found = []
     for contour in contours:
         x, y, bw, bh = cv2.boundingRect(contour)
         if bh < 6 or bw < 18 or not 2.0 <= bw / bh <= 7.5 or bw > gray.shape[1] * 0.4:
             continue
+        if bright and float(gray[y:y + bh, x:x + bw].mean()) < bright:
+            continue  # a plate is the light part of its surroundings (text on dark clothes is not)
         found.append((x, y, bw, bh))
     return found
 
