@@ -371,3 +371,17 @@ async def test_names_never_in_public_outputs(client, other_client, store):
     assert geojson.status_code == 200 and len(geojson.json()["features"]) == 1 and "Zoé" not in geojson.text
     # Inside their walk, the name is shown (the walk is collaborative).
     assert "Zoé Martin" in (await client.get(f"/api/v1/walks/{walk.id}/observations")).text
+
+
+async def test_blur_pending_command(test_env, store):
+    import sys
+
+    walk = await make_walk()
+    observation = await constat(store, walk)
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "walkapp", "blur-pending", env=test_env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    assert "1 photo(s) floutée(s), 0 en attente" in out.decode()
+    photo = await Photo.objects().where(Photo.observation == observation.id).first()
+    assert photo.privacy_state == "done" and store.exists(photo.blurred_display_path)

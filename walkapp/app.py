@@ -174,4 +174,4 @@ def create_app(settings: Settings | None = None, db_pool: bool = True, privacy_w
 
 def asgi() -> SecureCookiesOverHttps:
     """What `walkapp serve` runs: the app, with cookies marked Secure on https requests."""
-    return SecureCookiesOverHttps(create_app(privacy_worker=True))
+    return SecureCookiesOverHttps(create_app(privacy_worker=get_settings().blur_in_server))

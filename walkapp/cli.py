@@ -228,6 +228,23 @@ def restore(folder: str) -> None:
     print(f"restore: {folder} restaurée ({result.database_file.name}, {result.media_files} fichiers de photos)")
 
 
+async def blur_pending() -> int:
+    """`walkapp blur-pending`: blurs the photos still pending, now, in this process."""
+    from . import db
+    from .privacy import detect, services as privacy
+    from .storage import media_store
+
+    detect.check_models()
+    await db.prepare(pool=False)
+    try:
+        done = await privacy.process_pending(media_store())
+        left = await privacy.Photo.count().where(privacy.Photo.privacy_state == privacy.PENDING)
+    finally:
+        await db.release()
+    print(f"blur-pending: {done} photo(s) floutée(s), {left} en attente")
+    return 0
+
+
 async def purge_originals(days: int | None) -> int:
     """`walkapp purge-originals`: deletes originals past the retention (the server does it daily)."""
     from . import db
@@ -324,6 +341,8 @@ def main(argv: list[str] | None = None) -> None:
     p_check.add_argument("--older-than", type=float, default=None, metavar="SECONDS",
                          help="age below which --repair keeps a file: an upload may be in flight (default 3600)")
 
+    commands.add_parser("blur-pending", help="blur the photos still pending, now (the server does it by itself)")
+
     p_purge = commands.add_parser(
         "purge-originals", help="delete photos' originals past WALKAPP_ORIGINALS_RETENTION_DAYS",
         description="Deletes the originals (and unblurred display images) of photos whose constat arrived "
@@ -365,6 +384,8 @@ def main(argv: list[str] | None = None) -> None:
         backup(args.out)
     elif args.command == "export-photos":
         asyncio.run(export_photos(args))
+    elif args.command == "blur-pending":
+        sys.exit(asyncio.run(blur_pending()))
     elif args.command == "purge-originals":
         sys.exit(asyncio.run(purge_originals(args.days)))
     elif args.command == "erase-participant":
