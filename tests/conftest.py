@@ -232,8 +232,11 @@ def live_server(test_env, work_dir):
     port = free_port()
     log = work_dir / "server.log"
     with open(log, "w") as out:
+        # No blurring worker in it: tests blur photos themselves (walkapp.privacy), and a worker
+        # of this server would race with them on the shared database.
         process = subprocess.Popen([sys.executable, "-m", "walkapp", "serve", "--port", str(port)],
-                                   cwd=work_dir, env=test_env, stdout=out, stderr=subprocess.STDOUT)
+                                   cwd=work_dir, env={**test_env, "WALKAPP_BLUR_IN_SERVER": "0"},
+                                   stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(url + "/connexion", process, log)

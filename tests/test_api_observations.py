@@ -162,10 +162,19 @@ async def test_who_sees_photos(client, other_client, app):
     await join(client, walk)
     body = (await post_observation(client, walk, fields(), [photo(PHOTOS / "ok" / "landscape_6.jpg")])).json()
     urls = body["photos"][0]
-    display = await client.get(urls["display_url"])
-    assert display.status_code == 200
     from PIL import Image
     import io
+
+    from walkapp.privacy import services as privacy
+    from walkapp.storage import media_store
+
+    # A participant gets a neutral placeholder until the photo is blurred, then the blurred image.
+    waiting = await client.get(urls["display_url"])
+    assert waiting.status_code == 200 and waiting.content == privacy.PLACEHOLDERS[privacy.DISPLAY].read_bytes()
+    await privacy.process_pending(media_store())
+    urls = (await client.get(f"/api/v1/walks/{walk.id}/observations")).json()["observations"][0]["photos"][0]
+    display = await client.get(urls["display_url"])
+    assert display.status_code == 200
 
     image = Image.open(io.BytesIO(display.content))
     assert image.size == (600, 450) and not image.getexif() and "comment" not in image.info

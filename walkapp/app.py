@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
@@ -36,6 +38,7 @@ from .observations.controllers import ObservationApi, PhotoFiles
 from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
 from .review.controllers import ReviewController
+from .privacy.controllers import ErasureController, RedactionController
 from .walks.controllers import JoinController, WalkController
 from .reports.controllers import ReportController, RestitutionController
 from .web import EXCEPTION_HANDLERS, WalkRequest, configure_jinja
@@ -60,6 +63,8 @@ ROUTES = [
     TfpbController,
     ReportController,
     RestitutionController,
+    RedactionController,
+    ErasureController,
 ]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 
@@ -95,14 +100,36 @@ def ids_in_range(request: Request) -> None:
             raise NotFound()
 
 
-def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litestar:
+@asynccontextmanager
+async def blurring_worker() -> AsyncIterator[None]:
+    """The blurring worker (walkapp.privacy.worker) for as long as the app serves."""
+    from .privacy import worker
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.wake()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def create_app(settings: Settings | None = None, db_pool: bool = True, privacy_worker: bool = False) -> Litestar:
+    """The app; `privacy_worker`: run the blurring worker in this process (`walkapp serve` does)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:
         await db.prepare(pool=db_pool)
         try:
-            yield
+            if privacy_worker:
+                async with blurring_worker():
+                    yield
+            else:
+                yield
         finally:
             await db.release()
 
@@ -154,4 +181,4 @@ def create_app(settings: Settings | None = None, db_pool: bool = True) -> Litest
 
 def asgi() -> SecureCookiesOverHttps:
     """What `walkapp serve` runs: the app, with cookies marked Secure on https requests."""
-    return SecureCookiesOverHttps(create_app())
+    return SecureCookiesOverHttps(create_app(privacy_worker=get_settings().blur_in_server))

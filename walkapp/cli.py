@@ -228,6 +228,68 @@ def restore(folder: str) -> None:
     print(f"restore: {folder} restaurée ({result.database_file.name}, {result.media_files} fichiers de photos)")
 
 
+async def blur_pending() -> int:
+    """`walkapp blur-pending`: blurs the photos still pending, now, in this process."""
+    from . import db
+    from .privacy import detect, services as privacy
+    from .storage import media_store
+
+    detect.check_models()
+    await db.prepare(pool=False)
+    try:
+        done = await privacy.process_pending(media_store())
+        left = await privacy.Photo.count().where(privacy.Photo.privacy_state == privacy.PENDING)
+    finally:
+        await db.release()
+    print(f"blur-pending: {done} photo(s) floutée(s), {left} en attente")
+    return 0
+
+
+async def purge_originals(days: int | None) -> int:
+    """`walkapp purge-originals`: deletes originals past the retention (the server does it daily)."""
+    from . import db
+    from .privacy import services as privacy
+    from .settings import get_settings
+    from .storage import media_store
+
+    days = days or get_settings().originals_retention_days
+    if days is None:
+        print("purge-originals: WALKAPP_ORIGINALS_RETENTION_DAYS n'est pas défini (ou --days) : rien à faire")
+        return 0
+    await db.prepare(pool=False)
+    try:
+        purged = await privacy.purge_originals(media_store(), days)
+    finally:
+        await db.release()
+    print(f"purge-originals: {purged} original(aux) supprimé(s) (constats reçus il y a plus de {days} jours ; "
+          "l'image floutée les remplace)")
+    return 0
+
+
+async def erase_participant(walk_id: int, name: str, delete_constats: bool) -> int:
+    """`walkapp erase-participant`: a participant erased at their request (by the command line)."""
+    from . import db
+    from .errors import AppError
+    from .privacy import services as privacy
+    from .storage import media_store
+    from .walks.services import get_walk
+
+    await db.prepare(pool=False)
+    try:
+        walk = await get_walk(walk_id)
+        participant = await privacy.find_participant(walk.id, name)
+        count = await privacy.erase_participant(media_store(), participant, None, delete_constats)
+    except AppError as error:
+        print(f"erase-participant: {error.detail}", file=sys.stderr)
+        return 1
+    finally:
+        await db.release()
+    what = "supprimé(s) avec leurs photos" if delete_constats else "gardé(s) sans auteur"
+    print(f"erase-participant: participant n° {participant.id} de la marche n° {walk.id} effacé ; "
+          f"{count} constat(s) {what}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="walkapp", description="Diagnostic en marchant (GUSP).")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -279,6 +341,23 @@ def main(argv: list[str] | None = None) -> None:
     p_check.add_argument("--older-than", type=float, default=None, metavar="SECONDS",
                          help="age below which --repair keeps a file: an upload may be in flight (default 3600)")
 
+    commands.add_parser("blur-pending", help="blur the photos still pending, now (the server does it by itself)")
+
+    p_purge = commands.add_parser(
+        "purge-originals", help="delete photos' originals past WALKAPP_ORIGINALS_RETENTION_DAYS",
+        description="Deletes the originals (and unblurred display images) of photos whose constat arrived "
+                    "more than the retention ago; their blurred image becomes the reference. The server "
+                    "runs it daily when WALKAPP_ORIGINALS_RETENTION_DAYS is set.")
+    p_purge.add_argument("--days", type=int, default=None, help="retention in days (default: the setting)")
+
+    p_erase = commands.add_parser(
+        "erase-participant", help="erase a participant at their request",
+        description="Replaces the participant's name; their constats are kept without author, or deleted "
+                    "with their photos (--delete-constats). The history says when, not who was erased.")
+    p_erase.add_argument("--walk", type=int, required=True, help="walk id")
+    p_erase.add_argument("--name", required=True, help="the participant's name (case ignored)")
+    p_erase.add_argument("--delete-constats", action="store_true", help="delete their constats and photos")
+
     args = parser.parse_args(argv)
     from .settings import SettingsError, get_settings
 
@@ -305,3 +384,9 @@ def main(argv: list[str] | None = None) -> None:
         backup(args.out)
     elif args.command == "export-photos":
         asyncio.run(export_photos(args))
+    elif args.command == "blur-pending":
+        sys.exit(asyncio.run(blur_pending()))
+    elif args.command == "purge-originals":
+        sys.exit(asyncio.run(purge_originals(args.days)))
+    elif args.command == "erase-participant":
+        sys.exit(asyncio.run(erase_participant(args.walk, args.name, args.delete_constats)))

@@ -133,9 +133,12 @@ def process(data: bytes, filename: str = "") -> ProcessedPhoto:
     )
 
 
-# The folders of a photo's three files under the media folder (media_check scans these).
+# The folders of a photo's files under the media folder (media_check scans these). The blurred
+# display and thumbnail (walkapp.privacy) are named by their own bytes' SHA-256: a photo's
+# redaction can change, and two constats of the same photo may be redacted differently.
 ORIGINALS, DISPLAY, THUMBS = "originals", "display", "thumbs"
-PHOTO_FOLDERS = (ORIGINALS, DISPLAY, THUMBS)
+BLURRED, BLURRED_THUMBS = "blurred", "blurred-thumbs"
+PHOTO_FOLDERS = (ORIGINALS, DISPLAY, THUMBS, BLURRED, BLURRED_THUMBS)
 
 
 def stored_paths(processed: ProcessedPhoto) -> StoredPhoto:
@@ -156,6 +159,26 @@ def store(store: MediaStore, data: bytes, processed: ProcessedPhoto) -> StoredPh
     store.write(stored.display_path, processed.display_jpeg)
     store.write(stored.thumb_path, processed.thumb_jpeg)
     return stored
+
+
+def upright_display(data: bytes) -> Image.Image:
+    """The display-size upright image of an original, not yet JPEG-encoded (walkapp.privacy looks
+    for faces and plates in it: the display JPEG's compression hid a plate in 34 from the
+    detectors)."""
+    with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
+        orientation, _, _ = read_metadata(image)
+        display = _upright_display(image, orientation)
+    return display if display.mode == "RGB" else _to_rgb(display)
+
+
+def thumbnail(display: Image.Image) -> Image.Image:
+    """The thumbnail of a display image (walkapp.privacy makes the blurred one the same way)."""
+    return _thumbnail(display)
+
+
+def encode_jpeg(image: Image.Image, icc: bytes | None) -> bytes:
+    """A derived image as JPEG, without metadata (walkapp.privacy encodes the blurred ones so)."""
+    return _jpeg(image, icc)
 
 
 def _too_many_pixels(name: str) -> PhotoError:

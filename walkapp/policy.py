@@ -274,6 +274,15 @@ RULES: dict[str, Rule] = {
     "photo.original": _rule({COORDINATOR}, "Les photos originales (avec leur position GPS) sont réservées aux "
                             "coordinateurs.",
                             "Connectez-vous : les photos originales sont réservées aux coordinateurs."),
+    # Privacy: staff see photos unblurred (they review what a photo shows); everyone else gets
+    # the blurred image (walkapp.privacy.services.shared_image_path). Staff redact by hand.
+    "photo.unblurred": _rule(STAFF, "Les photos non floutées sont réservées aux agents, coordinateurs et membres "
+                             "du comité.", "Connectez-vous pour voir les photos non floutées."),
+    "photo.redact": _rule(STAFF, "Le floutage à la main est réservé aux agents, coordinateurs et membres du comité.",
+                          "Connectez-vous pour flouter une photo."),
+    "geojson.authors": _rule(STAFF, "Les noms des participants ne sortent pas de leur marche (GeoJSON sans auteur)."),
+    "participant.erase": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} effacent un participant à sa demande.",
+                               "Connectez-vous pour effacer un participant."),
     "photos.zip": _rule(STAFF, f"Le téléchargement des photos est {STAFF_READS}.",
                         "Connectez-vous pour télécharger les photos."),
     "photos.zip_originals": _rule({COORDINATOR}, "Les photos originales (avec leur position GPS) sont réservées aux "

@@ -53,6 +53,11 @@ class Settings:
     tiles_url: str
     tiles_attribution: str
     timezone: ZoneInfo
+    # Days after which photos' originals are deleted (walkapp.privacy); None: kept.
+    originals_retention_days: int | None = None
+    # Whether `walkapp serve` processes blur photos (WALKAPP_BLUR_IN_SERVER=0: no; then run
+    # `walkapp blur-pending` from elsewhere, as the test suite's live server does).
+    blur_in_server: bool = True
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -66,7 +71,22 @@ class Settings:
         )
         secret = env.get("WALKAPP_SECRET_KEY") or load_or_create_secret(media_dir)
         timezone = site_timezone(env.get("WALKAPP_TIMEZONE") or DEFAULT_TIMEZONE)
-        return cls(database, media_dir, secret, tiles_url, attribution, timezone)
+        retention = retention_days(env.get("WALKAPP_ORIGINALS_RETENTION_DAYS") or "")
+        blur_in_server = (env.get("WALKAPP_BLUR_IN_SERVER") or "1").strip().lower() not in ("0", "no", "false", "off")
+        return cls(database, media_dir, secret, tiles_url, attribution, timezone, retention, blur_in_server)
+
+
+def retention_days(raw: str) -> int | None:
+    """WALKAPP_ORIGINALS_RETENTION_DAYS: a whole number of days (1 or more), or unset."""
+    if not raw.strip():
+        return None
+    try:
+        days = int(raw.strip())
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise SettingsError(f"WALKAPP_ORIGINALS_RETENTION_DAYS: a number of days (1 or more), not {raw!r}")
+    return days
 
 
 def site_timezone(name: str) -> ZoneInfo:

@@ -127,6 +127,10 @@ class Participant(Table, tablename="participant"):
     user = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
     token = Varchar(length=64, unique=True, secret=True, help_text="Jeton de la session.")
     joined_at = Timestamptz(default=TimestamptzNow())
+    # Erasure on request (walkapp.privacy): the name is replaced, who erased and when are kept.
+    erased_at = Timestamptz(null=True, default=None, help_text="Effacé à sa demande le…")
+    erased_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null,
+                           help_text="Coordinateur qui a effacé ce participant.")
 
 
 class Observation(Table, tablename="observation"):
@@ -199,6 +203,20 @@ class Photo(Table, tablename="photo"):
     gps_lat = DoublePrecision(null=True, default=None)
     gps_lon = DoublePrecision(null=True, default=None)
     position = Integer(default=0)
+    # Privacy (walkapp.privacy): what everyone but staff sees is the blurred display and thumbnail,
+    # made after the constat is acknowledged by the server's workers; until then a placeholder.
+    privacy_state = Varchar(length=16, default="pending", index=True,
+                            help_text="pending (à flouter), done (flouté), failed (échec : image neutre).")
+    privacy_boxes = JSON(default=[], help_text="Zones floutées : fractions x, y, w, h ; kind face|plate|manual ; "
+                                               "removed pour une zone automatique écartée.")
+    blurred_display_path = Varchar(length=255, default="")
+    blurred_thumb_path = Varchar(length=255, default="")
+    privacy_rev = Integer(default=0, help_text="Version du floutage (dans l'URL des images).")
+    privacy_claim = Varchar(length=64, default="", help_text="Travailleur qui floute la photo.")
+    privacy_claimed_at = Timestamptz(null=True, default=None)
+    privacy_attempts = Integer(default=0)
+    original_purged_at = Timestamptz(null=True, default=None,
+                                     help_text="Original supprimé (durée de conservation) le…")
 
 
 class Action(Table, tablename="action"):

@@ -22,6 +22,12 @@ from .headers import csp_nonce
 log = logging.getLogger("walkapp")
 
 
+def privacy_boxes(photo: Any) -> list[dict]:
+    from .privacy.services import boxes_of
+
+    return boxes_of(photo)
+
+
 def configure_jinja(env: Environment) -> None:
     # Times in pages are the site's (walkapp.clock), never the server's zone or a sliced string.
     env.filters["date_fr"] = clock.date_text
@@ -33,6 +39,7 @@ def configure_jinja(env: Environment) -> None:
     env.globals["can"] = policy.template_can  # permissions: templates never test a role
     env.globals["url"] = url  # links from route names: `url('field.page', walk_id=walk.id)`
     env.globals["url_template"] = template  # for scripts: `/api/v1/walks/{walk_id}/observations`
+    env.globals["photo_boxes"] = privacy_boxes  # a photo's blurred zones (walkapp.privacy)
 
 
 class WalkRequest(HTMXRequest):

@@ -22,6 +22,7 @@ from zipstream import ZIP_STORED, ZipStream
 from ..errors import AppError
 from .. import clock, gusp
 from ..observations.filters import ObservationFilter, apply
+from ..privacy import services as privacy
 from ..storage import MediaStore
 from ..tables import Neighbourhood, Observation, Photo, Walk
 from ..urls import url
@@ -46,7 +47,7 @@ class PhotoEntry:
     observation_id: int
     number: int  # 1, 2… within its constat
     member: str  # the name inside the zip
-    relative_path: str  # under the media folder
+    relative_path: str  # under the media folder; "" for the placeholder of a photo not blurred yet
     path: Path | None = None  # absolute, once checked
     size: int = 0
     missing: bool = False
@@ -112,12 +113,13 @@ async def collect(filter: ObservationFilter, originals: bool, now: dt.datetime |
     rows = [ConstatRow(o) for o in observations]
     by_id = {row.data["id"]: row for row in rows}
     ids = list(by_id)
-    column = Photo.original_path if originals else Photo.display_path
     for start in range(0, len(ids), _ID_BATCH):
-        photos = await Photo.select(Photo.id, Photo.observation, Photo.position, column.as_alias("relative")).where(
+        photos = await Photo.select(Photo.id, Photo.observation, Photo.position, Photo.original_path,
+                                    Photo.privacy_state, Photo.blurred_display_path, Photo.blurred_thumb_path).where(
             Photo.observation.is_in(ids[start:start + _ID_BATCH])).order_by(
             Photo.observation, Photo.position, Photo.id)
         for photo in photos:
+            photo["relative"] = _zip_file(photo, originals)
             row = by_id[photo["observation"]]
             number = len(row.photos) + 1
             extension = photo["relative"].rsplit(".", 1)[-1] if originals and "." in photo["relative"] else "jpg"
@@ -164,11 +166,20 @@ async def describe_filter(filter: ObservationFilter, walk: Walk | None) -> list[
     return lines
 
 
+def _zip_file(photo: dict[str, Any], originals: bool) -> str:
+    """The file of a photo in the zip: the original (coordinators; once purged, the blurred
+    display that replaced it), else what everyone but staff sees (privacy.shared_image_path: the
+    zip leaves the site), "" meaning its placeholder."""
+    if originals and photo["original_path"]:
+        return photo["original_path"]
+    return privacy.shared_image_file(photo) or ""
+
+
 def check_files(plan: ExportPlan, store: MediaStore) -> None:
     """Which photo files are there, and their sizes: decided once, before the zip is sized."""
     for photo in plan.photos:
         try:
-            path = store.path(photo.relative_path)
+            path = store.path(photo.relative_path) if photo.relative_path else privacy.PLACEHOLDERS[privacy.DISPLAY]
             size = os.stat(path).st_size
             if not path.is_file():
                 raise FileNotFoundError(path)

@@ -15,7 +15,8 @@ from ..storage import media_store
 from ..tables import Observation, Participant, Photo, Stop, Walk
 from ..walks.services import get_walk, join_walk, participant_of
 from . import services
-from ..policy import actor_of, require
+from ..policy import actor_of, can, require
+from ..privacy import services as privacy
 from ..web import ERRORS_OPT, JSON
 from .schemas import LABELS, STOP_ELSEWHERE, fit_to_walk, parse_observation_form
 
@@ -97,7 +98,8 @@ async def _walk(walk_id: int) -> Walk:
     return await get_walk(walk_id)
 
 
-_VARIANTS = {"vignette.jpg": "thumb_path", "affichage.jpg": "display_path", "original": "original_path"}
+_VARIANTS = {"vignette.jpg": "thumb", "affichage.jpg": "display", "original": "original",
+             "floutee.jpg": "blurred", "floutee-vignette.jpg": "blurred_thumb"}
 
 
 class PhotoFiles(Controller):
@@ -106,21 +108,19 @@ class PhotoFiles(Controller):
 
     @get("/{photo_id:int}/{variant:str}", name="photo")
     async def photo(self, request: Request, photo_id: FromPath[int], variant: FromPath[str]) -> File:
-        column = _VARIANTS.get(variant)
-        photo = await Photo.objects(Photo.observation).where(Photo.id == photo_id).first() if column else None
+        kind = _VARIANTS.get(variant)
+        photo = await Photo.objects(Photo.observation).where(Photo.id == photo_id).first() if kind else None
         if photo is None:
             raise NotFound("Cette photo n'existe pas.")
         walk = await get_walk(photo.observation.walk)
-        require(actor_of(request), "photo.original" if variant == "original" else "photo.see", walk)
-        path = media_store().path(getattr(photo, column))
-        if not path.is_file():
+        actor = require(actor_of(request), "photo.original" if kind == "original" else "photo.see", walk)
+        image = privacy.reader_image(media_store(), photo, kind, unblurred=can(actor, "photo.unblurred", walk))
+        if not image.path.is_file():
             raise NotFound("Le fichier de cette photo est introuvable sur le serveur.")
-        extension = photo.original_path.rsplit(".", 1)[-1] if variant == "original" else "jpg"
         return File(
-            path=path,
-            filename=f"constat-{photo.observation.id}-{photo.position + 1}.{extension}",
-            media_type=photo.content_type if variant == "original" else "image/jpeg",
+            path=image.path,
+            filename=f"constat-{photo.observation.id}-{photo.position + 1}.{image.extension}",
+            media_type=photo.content_type if image.extension != "jpg" else "image/jpeg",
             content_disposition_type="inline",
-            # Content-addressed: a photo's bytes never change under its URL.
-            headers={"Cache-Control": "private, max-age=31536000, immutable"},
+            headers={"Cache-Control": image.cache_control(request.query_params.get("v"))},
         )

@@ -42,10 +42,13 @@ class ObservationInput:
 
 
 
-def photo_urls(photo_id: int) -> dict[str, str]:
+def photo_urls(photo_id: int, rev: int | None = None) -> dict[str, str]:
+    """The photo's URLs; `rev` (its blurring version) makes each blurred version its own URL, so a
+    phone's cache never keeps an older redaction (walkapp.privacy)."""
+    version = {"v": rev} if rev else None
     return {
-        "thumb_url": url("photo", photo_id=photo_id, variant="vignette.jpg"),
-        "display_url": url("photo", photo_id=photo_id, variant="affichage.jpg"),
+        "thumb_url": url("photo", query=version, photo_id=photo_id, variant="vignette.jpg"),
+        "display_url": url("photo", query=version, photo_id=photo_id, variant="affichage.jpg"),
         "original_url": url("photo", photo_id=photo_id, variant="original"),
     }
 
@@ -59,7 +62,8 @@ def photo_json(photo: Photo | dict[str, Any]) -> dict[str, Any]:
         "bytes": get("bytes"),
         "content_type": get("content_type"),
         "taken_at": clock.iso(get("taken_at")),
-        **photo_urls(get("id")),
+        "blurred": get("privacy_state") == "done",
+        **photo_urls(get("id"), get("privacy_rev")),
     }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from litestar.concurrency import sync_to_thread
 
 from .. import photos
+from ..privacy import worker as privacy_worker
 from ..db import lock_names, write_transaction
 from ..revisits import services as revisits
 from ..storage import MediaStore
@@ -66,7 +67,10 @@ async def record(store: MediaStore, walk: Walk, participant: Participant | None,
     try:
         for content, result in files:  # the slow writes, before any lock is taken
             await sync_to_thread(photos.store, store, content, result)
-        return await _insert(store, walk, participant, data, files)
+        inserted = await _insert(store, walk, participant, data, files)
+        if files:
+            privacy_worker.wake()  # its photos are blurred after this answer, never before it
+        return inserted
     except Exception as error:
         # No file without its row: the files of this constat that no row names go away.
         await remove_unreferenced(store, [photos.stored_paths(result) for _, result in files])
@@ -153,7 +157,8 @@ async def _remove_files_of(store: MediaStore, candidates: list[tuple[str, tuple[
     for sha256, paths in candidates:
         if not await Photo.exists().where(Photo.sha256 == sha256):
             for relative in paths:
-                store.remove(relative)
+                if relative:  # "": an original purged, a photo not blurred yet
+                    store.remove(relative)
 
 
 async def observations_with_photos(where, limit: int | None = None) -> list[dict[str, Any]]:
@@ -179,8 +184,9 @@ async def delete_observation(store: MediaStore, observation: Observation) -> Non
     the transaction that removes the rows, under the photos' locks, so a concurrent constat with
     the same photo (same bytes, same files) never loses them."""
     async with write_transaction():
-        photo_rows = await Photo.select(Photo.sha256, Photo.original_path, Photo.display_path,
-                                        Photo.thumb_path).where(Photo.observation == observation.id)
+        photo_rows = await Photo.select(Photo.sha256, Photo.original_path, Photo.display_path, Photo.thumb_path,
+                                        Photo.blurred_display_path, Photo.blurred_thumb_path).where(
+            Photo.observation == observation.id)
         await lock_names(row["sha256"] for row in photo_rows)
         await Photo.delete().where(Photo.observation == observation.id)
         await Observation.update({Observation.duplicate_of: None}).where(Observation.duplicate_of == observation.id)
@@ -189,4 +195,5 @@ async def delete_observation(store: MediaStore, observation: Observation) -> Non
             Observation.revisit_of == observation.id)
         await Observation.delete().where(Observation.id == observation.id)
         await _remove_files_of(store, [(row["sha256"], (row["original_path"], row["display_path"],
-                                                        row["thumb_path"])) for row in photo_rows])
+                                                        row["thumb_path"], row["blurred_display_path"],
+                                                        row["blurred_thumb_path"])) for row in photo_rows])

@@ -11,6 +11,7 @@ from litestar.response import File, Template
 
 from ..errors import AppError, NotFound
 from ..observations import services as observations
+from ..privacy import services as privacy
 from ..storage import media_store
 from ..policy import actor_of, allowed, open311_condition, require, with_api_key
 from ..tables import Observation, Photo, Walk
@@ -116,12 +117,11 @@ class GeoReportController(Controller):
         photo = await Photo.objects().where(Photo.id == photo_id).first()
         if photo is None or not await _rows(_and(await readable(request), Observation.id == photo.observation)):
             raise AppError(status=404, detail="Photo introuvable.")
-        path = media_store().path(photo.display_path)
-        if not path.is_file():
-            raise AppError(status=404, detail="Le fichier de cette photo est introuvable sur le serveur.")
+        # Public: always what everyone but staff sees (blurred, or the placeholder until then).
+        path = privacy.shared_image_path(media_store(), photo)
         return File(path=path, filename=f"constat-{photo.observation}-{photo.position + 1}.jpg",
                     media_type="image/jpeg", content_disposition_type="inline",
-                    headers={"Cache-Control": "private, max-age=3600"})
+                    headers={"Cache-Control": "no-store" if privacy.is_placeholder(path) else "private, max-age=3600"})
 
     @get("/{rest:path}", name="open311.unknown", include_in_schema=False)
     async def unknown(self, request: Request, rest: FromPath[str]) -> Response:

@@ -180,6 +180,7 @@ class ReviewController(Controller):
          media_type="application/geo+json", opt={ERRORS_OPT: JSON})
     async def geojson(self, request: Request) -> Response:
         chosen, _, _ = await scoped_filter(request)
-        body = await geojson.feature_collection(chosen, str(request.base_url).rstrip("/"))
+        body = await geojson.feature_collection(chosen, str(request.base_url).rstrip("/"),
+                                                with_authors=can(actor_of(request), "geojson.authors"))
         return Response(body, media_type="application/geo+json",
                         headers={"Content-Disposition": 'inline; filename="constats.geojson"'})

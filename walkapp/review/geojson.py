@@ -16,7 +16,9 @@ def _absolute(base_url: str, photo: dict[str, Any]) -> dict[str, Any]:
     return {**photo, **{k: base_url + v for k, v in photo.items() if k.endswith("_url")}}
 
 
-async def feature_collection(chosen: ObservationFilter, base_url: str) -> dict[str, Any]:
+async def feature_collection(chosen: ObservationFilter, base_url: str, with_authors: bool = True) -> dict[str, Any]:
+    """`with_authors=False` (anyone but staff: policy "geojson.authors") leaves participants'
+    names out: a GeoJSON file travels (PRODUCT.md, "Privacy")."""
     where = chosen.where()
     items = await observations_with_photos(where if where is not None else Observation.id.is_not_null())
     walk_titles = {w["id"]: w["title"] for w in await Walk.select(Walk.id, Walk.title)}
@@ -31,6 +33,7 @@ async def feature_collection(chosen: ObservationFilter, base_url: str) -> dict[s
             "geometry": {"type": "Point", "coordinates": [item["lon"], item["lat"]]} if has_point else None,
             "properties": {
                 **{k: v for k, v in item.items() if k not in ("photos", "lat", "lon")},
+                **({} if with_authors else {"author": None}),
                 "polarity_label": gusp.label("polarity", item["polarity"]),
                 "status_label": gusp.label("observation_status", item["status"]),
                 "walk_title": walk_titles.get(item["walk_id"]),

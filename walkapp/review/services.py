@@ -145,6 +145,7 @@ async def photos_of(observation_id: int) -> list[Photo]:
 
 
 FIELD_LABELS = {
+    "photo.redaction": ("Floutage", None), "participant": ("Auteur", None),
     "issue": ("Enjeu", "issue"), "angle": ("Angle d'analyse", "angle"),
     "polarity": ("Point faible ou fort", "polarity"),
     "status": ("Statut", "observation_status"), "street": ("Rue", None), "lat": ("Latitude", None),
