@@ -23,6 +23,7 @@ from walkapp.actions import services as actions
 from walkapp.actions.forms import ActionInput
 from walkapp.observations import services as observations
 from walkapp.observations.schemas import ObservationInput
+from walkapp.privacy import services as privacy
 from walkapp.reports import services as reports
 from walkapp.reports.images import PRINT_SIZE
 from walkapp.review import services as review
@@ -330,9 +331,18 @@ async def test_the_restitution_shows_validated_constats_without_names_nor_staff_
     assert links and outside == []
     photos = [h for h in links if h.startswith(f"{public}/photos/")]
     assert len(photos) == 2
+    # The public gets what every reader who is not staff gets (walkapp.privacy): the neutral
+    # placeholder until the photo is blurred, then the blurred image; never the display image.
+    placeholder = privacy.PLACEHOLDERS[privacy.DISPLAY].read_bytes()
     for src in photos:
         image = await other_client.get(src)
         assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
+        assert image.content == placeholder and image.headers["cache-control"] == "no-store"
+    await privacy.process_pending(store)
+    for src in photos:
+        photo = await Photo.objects().where(Photo.id == int(src.rsplit("/", 1)[1])).first()
+        image = await other_client.get(src)
+        assert image.content == store.read(photo.blurred_display_path) != store.read(photo.display_path)
     # Only photos of validated constats of this walk: not the new one's, nor any other.
     hidden = await Photo.objects().where(Photo.observation == s["c"]["c3"].id).first()
     assert (await other_client.get(f"{public}/photos/{hidden.id}")).status_code == 404

@@ -10,6 +10,7 @@ from litestar.response import File, Template
 
 from ..errors import BadRequest, NotFound
 from ..pdf import html_to_pdf
+from ..privacy import services as privacy
 from ..policy import actor_of, allowed, require
 from ..qr import qr_svg
 from ..storage import media_store
@@ -17,7 +18,7 @@ from ..urls import absolute, url
 from ..walks.services import get_walk
 from ..web import redirect, render, render_text
 from . import services
-from .images import print_image, public_image_path
+from .images import print_image
 
 REPORT = "reports/report.html"
 RESTITUTION = "reports/restitution.html"
@@ -121,6 +122,9 @@ class RestitutionController(Controller):
     async def photo(self, request: Request, secret: FromPath[str], photo_id: FromPath[int]) -> File:
         walk = await services.published_walk(secret)
         photo = await services.public_photo(walk, photo_id)
+        # What every reader who is not staff gets: blurred, or the placeholder until it is (never kept).
+        image = privacy.reader_image(media_store(), photo, "display", unblurred=False)
         # Withdrawn or no longer validated: gone within minutes from shared caches too.
-        return _file(media_store().path(public_image_path(photo)), f"constat-{photo_id}.jpg", "public, max-age=300")
+        cache = "no-store" if image.placeholder else "public, max-age=300"
+        return _file(image.path, f"constat-{photo_id}.jpg", cache)
 

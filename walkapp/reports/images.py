@@ -1,8 +1,6 @@
-"""Which image file a report shows for a photo: one function for the public, one for print.
-
-`public_image_path` is THE answer to "which file does someone who is not staff get for this photo"
-(the restitution's pages and its photo route go through it, nothing else): today the display
-image; the privacy work (blurred faces and plates) points it at the blurred variant.
+"""The print-sized image of a photo, for the staff report and its PDF. (What the public gets —
+the restitution's photos — is privacy.services.reader_image/shared_image_path: blurred, or the
+placeholder until it is; the one rule for every reader who is not staff.)
 
 `print_image` makes the report's print-sized JPEG (the staff report's pages and PDF): the display
 image (1600 px, ~300 KB) times 100 constats would exceed the PDF budget (PRODUCT.md: <= 10 MB), so
@@ -28,11 +26,6 @@ PRINT_FOLDER = "cache/print"
 
 def _field(photo: Any, name: str) -> Any:
     return photo[name] if isinstance(photo, dict) else getattr(photo, name)
-
-
-def public_image_path(photo: Any) -> str:
-    """The media-relative path of the image the public gets for `photo` (a Photo row or dict)."""
-    return _field(photo, "display_path")
 
 
 def print_image(store: MediaStore, photo: Any) -> Path:

@@ -3,7 +3,7 @@
 One gathering for both: `build_report(walk, public=…)`. The staff report shows the map filters'
 default view of the walk (new and validated constats: walkapp.observations.filters, the same as
 the map and the matrix); the restitution shows validated constats only, without any participant's
-name, with its photos served by its own route through `images.public_image_path`.
+name, with its photos served by its own route through `privacy.services.shared_image_path`.
 
 Constats are numbered in the order of the walk (halte by halte, then by time): the number on the
 map, in the list of constats and in the points forts / faibles is the same.
