@@ -104,7 +104,7 @@ async def test_computed_indicators_on_known_data(known):
     figures = await queries.computed(known["hood"].id, YEAR)
     assert figures["values"]["dechets"] == {
         "constats": 4, "faibles": 3, "forts": 1, "actions": 5, "engagees": 3, "realisees": 2, "en_retard": 1,
-        "abandonnees": 1, "cout": Decimal("120.50"), "delai_median": Decimal("20"), "revisites_ameliores": None}
+        "abandonnees": 1, "cout": Decimal("120.50"), "delai_median": Decimal("20"), "revisites_ameliores": 0}
     assert figures["values"]["proprete"]["constats"] == 2 and figures["values"]["proprete"]["faibles"] == 2
     assert figures["values"]["proprete"]["actions"] == 0 and figures["values"]["proprete"]["delai_median"] is None
     assert figures["states"]["dechets"] == {"a_engager": 1, "en_cours": 1, "realisee": 2, "reportee": 0,
@@ -115,6 +115,24 @@ async def test_computed_indicators_on_known_data(known):
     assert before["values"]["dechets"]["delai_median"] is None  # entered already réalisée: no delay
     other = await queries.computed(known["other"].id, YEAR)
     assert other["values"]["dechets"]["constats"] == 5 and other["values"]["dechets"]["cout"] == Decimal("999.00")
+
+
+async def test_revisits_count_as_improved_not_as_new_constats(known):
+    """A follow-up walk of the year re-visits last year's constats: those found « Résolu » or
+    « Amélioré » (and kept by the review) make the indicator; no re-visit counts as a constat."""
+    last = await Walk.objects().where((Walk.neighbourhood == known["hood"].id)
+                                      & (Walk.date == dt.date(PREVIOUS, 6, 1))).first()
+    target = (await Observation.objects().where(Observation.walk == last.id).first()).id
+    follow_up = await _walk(known["hood"], dt.date(YEAR, 11, 2))
+    await Walk.update({Walk.follows: last.id}).where(Walk.id == follow_up.id)
+    for outcome, status in (("resolu", "validated"), ("ameliore", "new"), ("inchange", "validated"),
+                            ("degrade", "new"), ("ameliore", "rejected")):
+        await Observation(walk=follow_up.id, client_uuid=uuid.uuid4().hex, issue="dechets", angle="usages",
+                          polarity="negative", status=status, revisit_of=target, outcome=outcome).save()
+    figures = await queries.computed(known["hood"].id, YEAR)
+    assert figures["values"]["dechets"]["revisites_ameliores"] == 2  # not the rejected one
+    assert figures["values"]["dechets"]["constats"] == 4  # as before the re-visits
+    assert figures["values"]["proprete"]["revisites_ameliores"] == 0
 
 
 async def test_year_over_year_figures_and_change(known):

@@ -284,6 +284,8 @@ OUTCOMES: tuple[Term, ...] = (
     Term("inchange", "Inchangé", description="Rien n'a changé.", colour="#E69F00"),
     Term("degrade", "Dégradé", description="C'est pire qu'avant.", colour="#B00020"),
 )
+# The outcomes that say the earlier constat got better (the bilan's "résolus ou améliorés").
+IMPROVED_OUTCOMES = ("resolu", "ameliore")
 
 Issue = _enum("Issue", ISSUES)
 Angle = _enum("Angle", ANGLES)
@@ -459,8 +461,7 @@ COMPUTED_INDICATORS: tuple[Indicator, ...] = (
     Indicator("delai_median", "Délai médian de réalisation", COMPUTED, "jours",
               "De la création de l'action au passage à « Réalisée » (historique de l'action).",
               source="Tableau de suivi des actions"),
-    # The re-visits of constats by a follow-up walk (the `followup` branch): computed by
-    # walkapp.bilan.queries.revisit_outcomes, which answers None (shown "—") until re-visits exist.
+    # The re-visits of constats by a follow-up walk: walkapp.bilan.queries.revisit_outcomes.
     Indicator("revisites_ameliores", "Constats revisités : résolus ou améliorés", COMPUTED, "constats",
               "Constats revisités lors d'une marche de suivi, jugés résolus ou améliorés.",
               source="Marches de suivi"),

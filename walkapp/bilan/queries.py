@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -95,7 +96,10 @@ def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
 async def _constats(hood_id: int, year: int) -> list[dict[str, Any]]:
     start, end = _year_bounds(year)
     condition = ObservationFilter(neighbourhood=hood_id, date_from=start, date_to=end).where()
-    return await Observation.select(Observation.id, Observation.issue, Observation.polarity).where(condition)
+    # A re-visit is a constat, but it says how an earlier one went, not a new finding: it is counted
+    # by revisit_outcomes, not here.
+    return await Observation.select(Observation.id, Observation.issue, Observation.polarity).where(
+        condition & Observation.revisit_of.is_null())
 
 
 async def _done_at(action_ids: list[int]) -> dict[int, dt.datetime]:
@@ -122,18 +126,16 @@ def median_days(rows: list[dict[str, Any]], done_at: Mapping[int, dt.datetime]) 
     return Decimal(str(statistics.median(days))) if days else None
 
 
-async def revisit_outcomes(hood_id: int, year: int) -> dict[str, int] | None:
-    """Re-visit outcomes by issue: constats re-visited by a follow-up walk of the year and found
-    « résolu » or « amélioré ».
-
-    FOLLOWUP — the one place to plug them in. The re-visits are made on the `followup` branch
-    (migration 0007: `Observation.revisit_of` and `Observation.outcome`, codes of gusp.OUTCOMES).
-    Once merged: count the re-visits (Observation rows with `revisit_of` set) of the
-    neighbourhood's walks dated in the year, kept by the review (ObservationFilter's default
-    statuses), whose `outcome` is "resolu" or "ameliore", grouped by their `issue`, and return
-    {issue: count} (0 for an issue without one). Until then this answers None and the indicator
-    "Constats revisités : résolus ou améliorés" shows "—" (not comparable)."""
-    return None
+async def revisit_outcomes(hood_id: int, year: int) -> dict[str, int]:
+    """Re-visits by issue, made on the neighbourhood's walks of the year (the map's default
+    statuses: the review's rejected ones and duplicates do not count) that found the earlier
+    constat « Résolu » or « Amélioré »: {issue: count}, 0 for an issue without one."""
+    start, end = _year_bounds(year)
+    condition = ObservationFilter(neighbourhood=hood_id, date_from=start, date_to=end).where()
+    rows = await Observation.select(Observation.issue).where(
+        condition & Observation.revisit_of.is_not_null() & Observation.outcome.is_in(list(gusp.IMPROVED_OUTCOMES)))
+    found = Counter(r["issue"] for r in rows)
+    return {term.code: found.get(term.code, 0) for term in gusp.ISSUES}
 
 
 async def computed(hood_id: int, year: int, today: dt.date | None = None) -> dict[str, Any]:
@@ -160,7 +162,7 @@ async def computed(hood_id: int, year: int, today: dt.date | None = None) -> dic
             "abandonnees": sum(1 for r in group if r["state"] == "abandonnee"),
             "cout": total_cost(group),
             "delai_median": median_days(group, done),
-            "revisites_ameliores": revisits.get(term.code, 0) if revisits is not None else None,
+            "revisites_ameliores": revisits[term.code],
         }
         states[term.code] = {s.code: sum(1 for r in group if r["state"] == s.code) for s in gusp.ACTION_STATES}
     return {"values": values, "actions": grouped, "states": states}
@@ -285,8 +287,8 @@ def totals(now: Mapping[str, Any], before: Mapping[str, Any]) -> list[dict[str, 
     """The summary line of the bilan: the computed figures summed over the seven enjeux."""
     summed = []
     for indicator in gusp.COMPUTED_INDICATORS:
-        if indicator.code in ("delai_median", "revisites_ameliores"):
-            continue  # a median does not add up; re-visits are counted once they exist
+        if indicator.code == "delai_median":
+            continue  # a median does not add up
         this = sum((now["values"][t.code][indicator.code] for t in gusp.ISSUES), Decimal(0) if indicator.unit == "€"
                    else 0)
         last = sum((before["values"][t.code][indicator.code] for t in gusp.ISSUES), Decimal(0)
