@@ -169,3 +169,16 @@ async def test_demo_shows_the_evaluation_actions_and_a_follow_up_walk(test_env, 
     assert "Évolution des constats revus" in (await client.get(f"/marches/{follow_up.id}")).text
     geo = (await client.get("/api/v1/observations.geojson?revu=degrade")).json()
     assert len(geo["features"]) == 2
+
+    # The report and the restitution of the past walk show the pairs; the follow-up walk's report
+    # sums the outcomes per enjeu; the restitution is published and its "après" photos load for anyone.
+    report = await client.get(f"/marches/{past.id}/compte-rendu")
+    assert report.status_code == 200 and report.text.count('class="ba-pair"') == len(REVISITS)
+    assert "Évolution des constats revus" in (await client.get(f"/marches/{follow_up.id}/compte-rendu")).text
+    past = await Walk.objects().where(Walk.id == past.id).first()
+    assert past.restitution_secret and past.restitution_published_at
+    await client.post("/deconnexion", headers={"x-csrftoken": client.cookies["walkapp_csrf"]})
+    public = await client.get(f"/restitution/{past.restitution_secret}")
+    assert public.status_code == 200 and "Avant / Après" in public.text
+    after = [p for p in re.findall(r'src="([^"]+)"', public.text) if "/photos/" in p]
+    assert after and [(await client.get(src)).status_code for src in after] == [200] * len(after)

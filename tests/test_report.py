@@ -393,14 +393,14 @@ async def test_only_published_photos_of_validated_constats_are_public(store):
     served = set()
     for photo_id in ids:
         try:
-            served.add((await reports.public_photo(walk, photo_id)).observation)
+            served.add((await reports.report_photo(walk, photo_id, public=True)).observation)
         except Exception:
             pass
     assert served == {s["c"]["c1"].id, s["c"]["c2"].id}
     await Observation.update({Observation.status: "rejected"}).where(Observation.id == s["c"]["c2"].id)
     photo = await Photo.objects().where(Photo.observation == s["c"]["c2"].id).first()
     with pytest.raises(Exception, match="n'existe pas"):
-        await reports.public_photo(walk, photo.id)
+        await reports.report_photo(walk, photo.id, public=True)
 
 
 # ---------------------------------------------------------------- walkapp.pdf: resources from disk only

@@ -17,6 +17,7 @@ from . import clock, gusp
 from .accounts.services import create_user
 from .observations.schemas import ObservationInput
 from .observations.services import record
+from .reports.services import publish as publish_restitution
 from .security import new_token
 from .storage import MediaStore
 from .tables import Action, Neighbourhood, Observation, Participant, Partner, StaffUser, Stop, Street, Walk
@@ -354,10 +355,9 @@ async def _confirm_done_evaluation(coordinator: StaffUser) -> None:
 
 
 async def publish_demo_restitution(walk: Walk, coordinator: StaffUser) -> None:
-    """THE SPOT FOR THE RESTITUTION (issue 12, part 2, branch `report`): once that branch lands,
-    publish the past walk's restitution here (idempotently: leave an already published one as it
-    is), so that `make run` shows its public page and its QR code. Today: nothing to publish yet."""
-    return None
+    """The past walk's restitution, published so that `make run` shows its public page and QR code
+    (an already published one keeps its link: reports.services.publish is idempotent)."""
+    await publish_restitution(await Walk.objects().where(Walk.id == walk.id).first())
 
 
 async def _open_today(walk: Walk, today: dt.date) -> None:

@@ -69,7 +69,7 @@ class ReportController(Controller):
         """A photo at print size (the report's page and its PDF show the same file)."""
         walk = await get_walk(walk_id)
         require(actor_of(request), "photo.see", walk)
-        photo = await services.walk_photo(walk, photo_id)
+        photo = await services.report_photo(walk, photo_id, public=False)
         try:
             path = await anyio.to_thread.run_sync(print_image, media_store(), photo)
         except OSError:  # the display image is missing or unreadable (`walkapp check-media` says which)
@@ -121,7 +121,7 @@ class RestitutionController(Controller):
     @get("/{secret:str}/photos/{photo_id:int}", name="restitution.photo")
     async def photo(self, request: Request, secret: FromPath[str], photo_id: FromPath[int]) -> File:
         walk = await services.published_walk(secret)
-        photo = await services.public_photo(walk, photo_id)
+        photo = await services.report_photo(walk, photo_id, public=True)
         # What every reader who is not staff gets: blurred, or the placeholder until it is (never kept).
         image = privacy.reader_image(media_store(), photo, "display", unblurred=False)
         # Withdrawn or no longer validated: gone within minutes from shared caches too.

@@ -25,6 +25,7 @@ from ..db import write_transaction
 from ..errors import Conflict, NotFound
 from ..observations.filters import ObservationFilter, apply
 from ..review.services import Matrix, matrix
+from ..revisits import services as revisits
 from ..security import new_token
 from ..settings import get_settings
 from ..storage import MediaStore
@@ -178,8 +179,28 @@ async def build_report(walk: Walk, *, public: bool = False, with_names: bool = F
         haltes=_haltes(stops, constats), action_groups=[g for g in by_axe(actions) if g[1]],
         actions_count=len(actions), set_aside=all_of_walk - len(constats),
     )
+    await _add_revisits(report)
     await _draw_map(report, tiles_url if tiles_url is not None else get_settings().tiles_url)
     return report
+
+
+def _pair_statuses(public: bool) -> tuple[str, ...]:
+    """Which constats may stand on either side of a report's Avant / Après pair."""
+    return (PUBLIC_STATUS,) if public else revisits.LIVE
+
+
+async def _add_revisits(report: Report) -> None:
+    """The follow-up walk's part of the report (its slots: reports/_constat_followup.html and
+    reports/_followup_summary.html): each constat's Avant / Après pairs — both sides validated in
+    the restitution —, the pairs' photos through the report's own photo route, and, for a
+    follow-up walk, its outcomes per enjeu."""
+    walk, statuses = report.walk, _pair_statuses(report.public)
+    pairs = await revisits.before_after([c.id for c in report.constats], statuses=statuses)
+    report.extra["pairs"] = {cid: kept for cid, found in pairs.items()
+                             if (kept := [p for p in found if p.before.status in statuses])}
+    report.extra["photo_src"] = lambda photo_id: photo_src(walk, photo_id, report.public)
+    if walk.follows:
+        report.extra["revisit_summary"] = await revisits.revisit_summary(walk.id)
 
 
 def _haltes(stops: list[Any], constats: list[ReportConstat]) -> list[HalteSummary]:
@@ -222,6 +243,9 @@ async def _draw_map(report: Report, tiles_url: str) -> None:
 async def print_files(report: Report, store: MediaStore) -> dict[str, Path]:
     """{photo URL in the report: its print-sized file}, for the PDF (made in a thread)."""
     wanted = [(p["src"], p["id"]) for c in report.constats for p in c.photos]
+    wanted += [(photo_src(report.walk, side.photo_id, report.public), side.photo_id)
+               for pairs in report.extra.get("pairs", {}).values() for pair in pairs
+               for side in (pair.before, pair.after) if side.photo_id]
     if not wanted:
         return {}
     rows = {r["id"]: r for r in await Photo.select(Photo.id, Photo.display_path).where(
@@ -281,22 +305,23 @@ async def published_walk(secret: str) -> Walk:
     return walk
 
 
-async def public_photo(walk: Walk, photo_id: int) -> Photo:
-    """A photo the restitution shows: of a validated constat of this published walk, else 404."""
-    photo = await Photo.objects().where(
-        (Photo.id == photo_id) & (Photo.observation.walk == walk.id)
-        & (Photo.observation.status == PUBLIC_STATUS)).first()
-    if photo is None:
-        raise NotFound(GONE)
-    return photo
-
-
-async def walk_photo(walk: Walk, photo_id: int) -> Photo:
-    """A photo of one of the walk's constats (the report's photo route), else 404."""
-    photo = await Photo.objects().where((Photo.id == photo_id) & (Photo.observation.walk == walk.id)).first()
-    if photo is None:
-        raise NotFound("Cette photo n'appartient à aucun constat de cette marche.")
-    return photo
+async def report_photo(walk: Walk, photo_id: int, public: bool) -> Photo:
+    """A photo a report of `walk` shows, else 404: of one of its constats (validated only in the
+    restitution), or of the other side of one of their Avant / Après pairs (a re-visit made on a
+    follow-up walk, or the earlier constat a re-visit of this walk looked at again)."""
+    statuses = _pair_statuses(public)
+    photo = await Photo.objects().where(Photo.id == photo_id).first()
+    constat = photo and await Observation.select(
+        Observation.id, Observation.walk, Observation.revisit_of, Observation.status).where(
+        Observation.id == photo.observation).first()
+    if constat and (constat["status"] in statuses or (constat["walk"] == walk.id and not public)):
+        if constat["walk"] == walk.id:
+            return photo
+        partner = (Observation.walk == walk.id) & Observation.status.is_in(list(statuses))
+        if await Observation.exists().where(partner & ((Observation.id == (constat["revisit_of"] or 0))
+                                                       | (Observation.revisit_of == constat["id"]))):
+            return photo
+    raise NotFound(GONE if public else "Cette photo n'appartient à aucun constat de cette marche.")
 
 
 async def public_counts(walk: Walk) -> dict[str, int]:
