@@ -17,6 +17,7 @@ from test_exports import constat, store  # noqa: F401 (the fixture)
 from walkapp.caching import IMMUTABLE, SHORT, body_etag, etag_matches
 from walkapp.exports.builder import zip_url
 from walkapp.observations.filters import ObservationFilter
+from walkapp.privacy import services as privacy
 from walkapp.tables import Observation, Participant, Photo, Stop
 from walkapp.walks import services as walks
 
@@ -167,6 +168,9 @@ async def test_photos_icons_and_zip_are_not_compressed(client, store):  # noqa: 
 async def test_zip_streams_with_its_exact_length_on_a_real_server(live_server, store):  # noqa: F811
     walk = await make_walk("open")
     await constat(store, walk, photos=[PHOTOS / "ok" / f"landscape_{i}.jpg" for i in range(1, 5)])
+    # The committee's zip holds what others see (walkapp.privacy): the blurred images once made,
+    # not the few-KB placeholders.
+    assert await privacy.process_pending(store) == 4
     user = await make_user("committee", f"committee-{uuid.uuid4().hex[:6]}@ville.example")
     async with httpx.AsyncClient(base_url=live_server["url"]) as http:
         await http.get("/connexion")

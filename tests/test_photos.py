@@ -82,6 +82,17 @@ def test_bad_files_are_refused_in_french_and_leave_nothing(path, tmp_path):
     assert files_in(tmp_path) == set()
 
 
+def test_a_truncated_photo_is_still_refused_after_a_pdf_was_made():
+    """WeasyPrint's import turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES; walkapp.pdf puts
+    it back, or every upload after the first PDF would accept a truncated JPEG as half grey."""
+    from walkapp.pdf import html_to_pdf
+
+    assert html_to_pdf("<p>Compte rendu</p>", "http://127.0.0.1/").startswith(b"%PDF")
+    truncated = PHOTOS / "bad" / "truncated.jpg"
+    with pytest.raises(photos.PhotoError):
+        photos.process(truncated.read_bytes(), truncated.name)
+
+
 @pytest.mark.parametrize("path", ODD, ids=lambda p: p.name)
 def test_odd_exif_never_crashes(path):
     try:

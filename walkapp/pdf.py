@@ -51,10 +51,24 @@ def html_to_pdf(html: str, base_url: str, files: Mapping[str, Path | str] | None
     """The PDF of `html` (print media, @page rules apply). `base_url` is the site's address that
     relative and absolute URLs of the app are read against; `files` maps app paths (no query) to
     files on disk that may be embedded, for photos and other media."""
-    from weasyprint import HTML  # imported when first used: ~0.3 s, only for processes that make PDFs
-
+    HTML = _weasyprint_html()
     fetcher = _fetcher_class()(base_url, files or {})
     return HTML(string=html, base_url=_normalised_base(base_url), url_fetcher=fetcher).write_pdf()
+
+
+@cache
+def _weasyprint_html():
+    """WeasyPrint's HTML class, imported when first used (~0.3 s, only in processes that make PDFs).
+    Importing it turns on Pillow's process-wide ImageFile.LOAD_TRUNCATED_IMAGES (weasyprint/images.py),
+    which would make the photo pipeline accept a truncated upload as a half-grey photo after the
+    first PDF: the flag is put back. PDFs embed only files the app made, which are complete."""
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    from weasyprint import HTML
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = before
+    return HTML
 
 
 def _normalised_base(base_url: str) -> str:
