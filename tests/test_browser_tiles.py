@@ -1,7 +1,7 @@
 """Issue 15, "offline background": a phone that opened the walk page keeps the map tiles of the walk's
 area (static/js/sw.js, walkapp/tiles.py), so the constat form's map has its background with no
 network; the tile server gets the area once, within the cap, two requests at a time, with the
-site as Referer; a second walk's area replaces the first's.
+site as Referer; a new area (the route moved) replaces the one kept.
 
 A walkapp server of its own: its tiles come from a local tile server (tests/tileserver.py) that
 allows fetching in advance (WALKAPP_TILES_OFFLINE=area), with a small cap."""
@@ -92,15 +92,15 @@ async def test_the_form_map_keeps_its_background_offline(phone, tiles_site, tile
     assert len(tile_server.requests) == 26
     await page.context.set_offline(False)
 
-    # Another walk, 2 km away: its area replaces the first one's in the phone.
-    other = await make_walk("open", title="Marche de la gare")
-    for stop in await Stop.objects().where(Stop.walk == other.id):
+    # The coordinator moves the route 2 km north: the next visit's area replaces the one kept.
+    for stop in await Stop.objects().where(Stop.walk == walk.id):
         await Stop.update({Stop.lat: stop.lat + 0.02}).where(Stop.id == stop.id)
-    second = await join(page, base, other)
-    assert not set(second["tiles"]) & set(area["tiles"])
-    wanted = len(second["tiles"])
+    await page.reload()
+    moved = json.loads(await page.locator("#field").get_attribute("data-tiles-area"))
+    assert not set(moved["tiles"]) & set(area["tiles"])
+    wanted = len(moved["tiles"])
     await expect(page.locator("#field")).to_have_attribute("data-tiles-kept", f"{wanted}/{wanted}")
-    assert await page.evaluate(KEPT_TILES) == sorted(second["tiles"])
+    assert await page.evaluate(KEPT_TILES) == sorted(moved["tiles"])
     assert len(tile_server.requests) == 26 + wanted <= 2 * CAP and tile_server.max_in_flight <= 2
     assert problems(page) == [], problems(page)
 

@@ -12,8 +12,8 @@
  * outbox in capture.js (IndexedDB), not this worker, is what keeps constats safe. Map tiles of
  * the walk's area have their own cache (below, "map tiles").
  *
- * Signing out or joining a walk empties the cache of pages and photos (the previous person's),
- * keeping static files; IndexedDB, and so the outbox of unsent constats, is never touched.
+ * Signing out or joining a walk empties the caches of pages, photos and map tiles (the previous
+ * person's), keeping static files; IndexedDB, and so the outbox of unsent constats, is never touched.
  */
 var VERSION = "walkapp-v3";
 var STATIC_CACHE = VERSION + "-static";
@@ -95,7 +95,8 @@ function networkFirst(request) {
 }
 
 function forgetPersonal() {
-  return caches.delete(PERSONAL_CACHE);
+  tileState = { area: null, sizes: {} };  // the map tiles too: they tell where the previous person walked
+  return Promise.all([caches.delete(PERSONAL_CACHE), caches.delete(TILES_CACHE)]);
 }
 
 // Sign-out and joining a walk change who uses the phone: their pages and photos go first, before
@@ -154,7 +155,8 @@ function cacheFirst(request) {
 // The walk page hands this worker its area (walkapp/tiles.py, computed by the server): the URLs
 // of the tiles around the haltes at zooms 15-18, already counted and capped (the highest zoom
 // dropped first), lowest zoom first; a byte cap; and a mode. This cache holds that area's tiles
-// and nothing else: a new area drops the tiles of the previous walk's.
+// and nothing else: a new area drops the tiles of the previous walk's; signing out or joining a
+// walk drops them all (forgetPersonal).
 // - "area": the tiles are fetched now, TILE_FETCHES at a time, skipping those held and still
 //   fresh by their cache headers; the first network failure ends the pass (the next visit
 //   goes on). Only for tile servers that allow it (walkapp/settings.py refuses it for OSM's).
