@@ -105,8 +105,14 @@ async def test_the_field_page_hands_over_the_walks_area(client):
     """Both engines: the area comes from the walk's haltes as stored."""
     walk = await make_walk("open", stops=2)
     await join(client, walk)
-    data = tiles_data(await client.get(f"/marches/{walk.id}/terrain"))
+    page = await client.get(f"/marches/{walk.id}/terrain")
+    data = tiles_data(page)
     assert data["mode"] == "viewed" and data["zooms"] == [15, 16, 17, 18] and data["zoom"] == 18
+    # The service worker fetches from the tile server (its CSP is the one on /sw.js); the page doesn't.
+    assert "connect-src 'self' https://tile.openstreetmap.org;" in (await client.get("/sw.js")).headers[
+        "content-security-policy"]
+    assert "connect-src 'self';" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "strict-origin-when-cross-origin"  # the tile server sees the site
     assert len(data["tiles"]) == 74 and all(u.startswith("https://tile.openstreetmap.org/1") for u in data["tiles"])
     # A halte moved 1.8 km north-east: the area follows the haltes.
     first = (await Stop.objects().where(Stop.walk == walk.id).order_by(Stop.position).first())

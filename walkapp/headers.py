@@ -1,8 +1,9 @@
 """The security headers of every response, in one place (a Litestar `before_send` hook).
 
 - Content-Security-Policy: scripts, styles, images, fetches only from the site itself, plus the
-  map's tile server for images and fetches (the service worker, whose own CSP this is too, fetches
-  the walk's tiles and passes the map's tile requests on: static/js/sw.js); inline scripts only
+  map's tile server for images, and for fetches in the service worker's own CSP (the one on
+  /sw.js: it fetches the walk's tiles and passes the map's tile requests on, static/js/sw.js;
+  pages have no need, and every feed poll would carry the longer header); inline scripts only
   with this response's nonce (`csp_nonce()` in templates: folium's map script); no framing
   (`frame-ancestors 'none'`), no plugins.
   Styles allow 'unsafe-inline': the templates colour tiles, badges and legends with `style="--c: …"`
@@ -48,11 +49,12 @@ def tiles_source(tiles_url: str) -> str:
     return f"{parts.scheme}://{'.'.join(labels)}"
 
 
-def content_security_policy(tiles_url: str, nonce: str | None) -> str:
+def content_security_policy(tiles_url: str, nonce: str | None, worker: bool = False) -> str:
+    """`worker`: the service worker's, which fetches from the tile server too."""
     script = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
     tiles = tiles_source(tiles_url)
     images = " ".join(filter(None, ["'self'", "data:", "blob:", tiles]))
-    fetches = " ".join(filter(None, ["'self'", tiles]))
+    fetches = " ".join(filter(None, ["'self'", tiles if worker else ""]))
     return "; ".join([
         "default-src 'self'",
         f"script-src {script}",
@@ -85,13 +87,15 @@ def csp_nonce(context) -> str:
 
 def security_headers(tiles_url: str):
     """The before_send hook, for the app's tile server."""
-    shared = (STATIC_PATH + "/", url("service_worker"))
+    worker = url("service_worker")
+    shared = (STATIC_PATH + "/", worker)
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start" or scope["type"] != "http":
             return
         headers = MutableScopeHeaders.from_message(message)
-        headers["Content-Security-Policy"] = content_security_policy(tiles_url, scope.get(NONCE_KEY))  # type: ignore[call-overload]
+        headers["Content-Security-Policy"] = content_security_policy(
+            tiles_url, scope.get(NONCE_KEY), scope.get("path") == worker)  # type: ignore[call-overload]
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
