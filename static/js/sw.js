@@ -222,10 +222,12 @@ function fetchTile(url) {
                       referrerPolicy: "strict-origin-when-cross-origin" });
 }
 
-// Keeps a tile of the current area if it is an image and the area's bytes allow it.
+// Keeps a tile of the current area if it is an image, its server lets it be stored, and the
+// area's bytes allow it.
 function keepTile(cache, url, response) {
   var area = tileState.area;
-  if (!area || !area.urls[url] || !response.ok || !/^image\//i.test(response.headers.get("Content-Type") || "")) {
+  if (!area || !area.urls[url] || !response.ok || !/^image\//i.test(response.headers.get("Content-Type") || "") ||
+      /no-store/i.test(response.headers.get("Cache-Control") || "")) {
     return Promise.resolve();
   }
   return response.blob().then(function (blob) {
