@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TILE = 256
+from ..tiles import TILE, tile_url, world_pixel
+
 WIDTH, HEIGHT = 800, 520  # the drawing's units (CSS px at 100 %): 18 cm wide on A4, still legible at 360 px
 PADDING = 48  # room around the outermost markers
 MAX_ZOOM, MIN_ZOOM = 18, 3
@@ -74,14 +75,6 @@ class MapView:
         return self.project(*world_pixel(lat, lon, self.zoom))
 
 
-def world_pixel(lat: float, lon: float, zoom: int) -> tuple[float, float]:
-    """Web Mercator (EPSG:3857) in pixels of the tile pyramid at `zoom`."""
-    scale = TILE * 2**zoom
-    lat = max(min(lat, 85.05112878), -85.05112878)
-    sin = math.sin(math.radians(lat))
-    return (lon + 180) / 360 * scale, (0.5 - math.log((1 + sin) / (1 - sin)) / (4 * math.pi)) * scale
-
-
 def fit(points: Sequence[tuple[float, float]], width: int = WIDTH, height: int = HEIGHT) -> MapView:
     """The largest whole zoom where every point fits inside the drawing (less its padding), then
     scaled up (at most 2x) to fill it, centred on the points' box."""
@@ -111,11 +104,6 @@ def fit(points: Sequence[tuple[float, float]], width: int = WIDTH, height: int =
 
 
 # ---------------------------------------------------------------- the background tiles
-
-def tile_url(template: str, zoom: int, x: int, y: int) -> str:
-    return (template.replace("{s}", "a").replace("{r}", "").replace("{z}", str(zoom))
-            .replace("{x}", str(x)).replace("{y}", str(y)))
-
 
 def _cache_path(cache_dir: Path, template: str, zoom: int, x: int, y: int) -> Path:
     server = hashlib.sha256(template.encode()).hexdigest()[:16]
