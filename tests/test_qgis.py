@@ -272,3 +272,34 @@ async def test_ogrinfo_reads_the_ogc_api_and_the_geojson_with_a_token(live_serve
     without = subprocess.run(["ogrinfo", "-ro", "-so", f"OAPIF:{base}/ogc/"], capture_output=True, text=True,
                              timeout=60)
     assert without.returncode != 0  # no token: GDAL is told 401
+
+
+# ---------------------------------------------------------------- a person makes and revokes a token
+
+@pytest.mark.browser
+@pytest.mark.usefixtures("server_log_stays_clean")
+async def test_a_staff_member_makes_a_token_in_the_browser_and_revokes_it(live_server, phone):
+    import httpx
+
+    from browser import problems
+    from browser import sign_in as browser_sign_in
+
+    base = live_server["url"]
+    user = await make_user("agent")
+    page = await phone()
+    await browser_sign_in(page, base, user.email)
+    await page.goto(f"{base}/compte")
+    await page.get_by_label("Nom du jeton (à quoi il sert, ex. QGIS du service urbanisme)").fill("QGIS voirie")
+    await page.get_by_role("button", name="Créer un jeton").click()
+    shown_once = page.get_by_label("Jeton", exact=True)
+    token = await shown_once.input_value()
+    assert token.startswith("wrt.")
+    async with httpx.AsyncClient(base_url=base) as qgis:
+        assert (await qgis.get("/ogc/collections", headers=bearer(token))).status_code == 200
+        await page.reload()
+        assert await page.get_by_label("Jeton", exact=True).count() == 0  # never shown again
+        await page.evaluate("window.confirm = () => true")  # the person answers yes to « Révoquer ce jeton ? »
+        await page.get_by_role("button", name="Révoquer « QGIS voirie »").click()
+        await page.get_by_text("Révoqué le").wait_for()
+        assert (await qgis.get("/ogc/collections", headers=bearer(token))).status_code == 401
+    assert problems(page) == []

@@ -215,6 +215,8 @@ OGC_ITEMS = [
     OGC_FORMAT,
     *GEOJSON_FILTERS,
 ]
+OGC_COLLECTION = _path("collection_id", _string(enum=[ogc.COLLECTION]), "La collection : constats (la seule).")
+OGC_FEATURE = _path("feature_id", _string(pattern=r"^[1-9][0-9]{0,9}$"), "Le numéro du constat.")
 
 # (method, path) -> what to add to the generated operation (a parameter replaces its namesake).
 INPUTS: dict[tuple[str, str], dict] = {
@@ -230,9 +232,10 @@ INPUTS: dict[tuple[str, str], dict] = {
     ("GET", "/ogc/api"): {"parameters": [OGC_FORMAT]},
     ("GET", "/ogc/conformance"): {"parameters": [OGC_FORMAT]},
     ("GET", "/ogc/collections"): {"parameters": [OGC_FORMAT]},
-    ("GET", "/ogc/collections/{collection_id}"): {"parameters": [OGC_FORMAT]},
-    ("GET", "/ogc/collections/{collection_id}/items"): {"parameters": OGC_ITEMS},
-    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/collections/{collection_id}"): {"parameters": [OGC_COLLECTION, OGC_FORMAT]},
+    ("GET", "/ogc/collections/{collection_id}/items"): {"parameters": [OGC_COLLECTION, *OGC_ITEMS]},
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): {
+        "parameters": [OGC_COLLECTION, OGC_FEATURE, OGC_FORMAT]},
 }
 
 
