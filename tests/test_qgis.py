@@ -119,6 +119,16 @@ async def test_token_form_refuses_a_bad_name_and_the_cli_prints_a_working_token(
     assert unknown.returncode == 1 and unknown.stdout == "" and "aucun compte actif" in unknown.stderr
 
 
+async def test_ending_an_accounts_sessions_revokes_its_tokens(client, other_client):
+    await sign_in(other_client, "agent")
+    token = await new_token(other_client)
+    await sign_in(client, "coordinator")
+    agent = await StaffUser.objects().where(StaffUser.email == "agent@ville.example").first()
+    ended = await post_form(client, f"/comptes/{agent.id}/fermer-sessions", {}, htmx=True)
+    assert "1 session fermée, 1 jeton de lecture révoqué." in shown(ended)
+    assert (await client.get("/ogc/", headers=bearer(token))).status_code == 401
+
+
 # ---------------------------------------------------------------- one set of properties
 
 async def test_api_geojson_ogc_items_and_zip_share_their_properties(client, other_client):

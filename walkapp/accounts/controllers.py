@@ -133,11 +133,14 @@ class StaffAccountController(Controller):
           guards=[allowed("accounts.manage")], status_code=200)
     async def end_user_sessions(self, request: Request, user_id: FromPath[int]) -> Template:
         """A lost phone, a departed agent: every session of the account ends now (the caller's own
-        too, when they end their own: they sign in again)."""
+        too, when they end their own: they sign in again), and its read tokens are revoked."""
         user = await StaffUser.objects().where(StaffUser.id == user_id).first()
         if user is None:
             raise NotFound("Ce compte n'existe pas.")
         ended = await end_sessions(user.id)
-        done = f"{user.display_name} : {_ended(ended)}."
+        revoked = await tokens.revoke_all(user.id)
+        plural = "s" if revoked > 1 else ""
+        done = f"{user.display_name} : {_ended(ended)}" + (
+            f", {revoked} jeton{plural} de lecture révoqué{plural}." if revoked else ".")
         return render(request, "accounts/list.html", block="accounts", users=await staff_accounts(),
                       sessions=await open_session_counts(), done=done)

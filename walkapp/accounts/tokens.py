@@ -99,3 +99,13 @@ async def revoke(user: StaffUser, token_id: int) -> ReadToken:
         await ReadToken.update({ReadToken.revoked_at: row.revoked_at}).where(
             (ReadToken.id == row.id) & ReadToken.revoked_at.is_null())
     return row
+
+
+async def revoke_all(user_id: int) -> int:
+    """Revokes every active token of an account (a coordinator ends its sessions: a departed agent's
+    QGIS stops reading too). Returns how many."""
+    where = (ReadToken.user == user_id) & ReadToken.revoked_at.is_null()
+    count = await ReadToken.count().where(where)
+    if count:
+        await ReadToken.update({ReadToken.revoked_at: clock.now()}).where(where)
+    return count
