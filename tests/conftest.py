@@ -103,6 +103,7 @@ TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation"
           "walk", "staff_user", "street", "partner", "neighbourhood")
 TABLES = ("bilan_event", "indicator_value", "assessment", "local_indicator") + TABLES  # the bilan's
 TABLES = ("tfpb_amount", "tfpb_programme") + TABLES  # the TFPB programme's rows go before their partner's
+TABLES = ("read_token",) + TABLES  # staff members' read tokens (walkapp.accounts.tokens)
 
 
 @pytest.fixture(autouse=True)

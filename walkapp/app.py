@@ -37,6 +37,7 @@ from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
 from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
+from .ogc.controllers import OgcController, QgisStyleController
 from .review.controllers import ReviewController
 from .privacy.controllers import ErasureController, RedactionController
 from .walks.controllers import JoinController, WalkController
@@ -65,6 +66,8 @@ ROUTES = [
     RestitutionController,
     RedactionController,
     ErasureController,
+    OgcController,
+    QgisStyleController,
 ]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 

@@ -35,6 +35,7 @@ from . import gusp
 from .errors import SENTENCES
 from .observations.controllers import MAX_PHOTOS
 from .observations.schemas import MAX_DESCRIPTION, MAX_STREET
+from .ogc import services as ogc
 from .web import ERRORS_OPT, JSON, OPEN311
 
 READS = ("GET", "HEAD")
@@ -199,6 +200,24 @@ SERVICE_NAME = _path("name", _string(enum=[f"{code}.{fmt}" for code in gusp.code
 REQUEST_NAME = _path("name", _string(pattern=r"^[1-9][0-9]{0,9}\.(json|xml)$"),
                      "Le numéro du constat, suivi du format : 12.json, 12.xml.")
 
+OGC_FORMAT = _query("f", _string(enum=["json"]), "Format : json (le seul servi).")
+OGC_ITEMS = [
+    _query("bbox", _string(pattern=r"^[^,]+(,[^,]+){3}([^,]*,[^,]+){0,2}$"),
+           "Zone ouest,sud,est,nord en degrés décimaux (CRS84 : longitude, latitude)."),
+    _query("bbox-crs", _string(enum=[ogc.CRS84]), "Système de la zone : CRS84 seulement."),
+    _query("crs", _string(enum=[ogc.CRS84]), "Système des coordonnées : CRS84 seulement."),
+    _query("datetime", _string(), "Moment du constat : un instant ou une date (2026-11-25, 2026-11-25T14:30:00Z), "
+                                  "ou un intervalle début/fin, « .. » pour une borne ouverte."),
+    _query("limit", Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=ogc.MAX_LIMIT, default=ogc.DEFAULT_LIMIT),
+           f"Constats par page ({ogc.DEFAULT_LIMIT} par défaut ; au-delà de {ogc.MAX_LIMIT}, {ogc.MAX_LIMIT})."),
+    _query("offset", Schema(type=OpenAPIType.INTEGER, minimum=0, default=0),
+           "Rang du premier constat de la page (le lien « next » le donne)."),
+    OGC_FORMAT,
+    *GEOJSON_FILTERS,
+]
+OGC_COLLECTION = _path("collection_id", _string(enum=[ogc.COLLECTION]), "La collection : constats (la seule).")
+OGC_FEATURE = _path("feature_id", _string(pattern=r"^[1-9][0-9]{0,9}$"), "Le numéro du constat.")
+
 # (method, path) -> what to add to the generated operation (a parameter replaces its namesake).
 INPUTS: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/walks/{walk_id}/observations"): {"request_body": UPLOAD_BODY},
@@ -209,6 +228,14 @@ INPUTS: dict[tuple[str, str], dict] = {
     ("GET", "/open311/v2/requests/{name}"): {"parameters": [REQUEST_NAME, API_KEY]},
     ("POST", "/open311/v2/requests.json"): {"request_body": OPEN311_POST_BODY},
     ("POST", "/open311/v2/requests.xml"): {"request_body": OPEN311_POST_BODY},
+    ("GET", "/ogc"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/api"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/conformance"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/collections"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/collections/{collection_id}"): {"parameters": [OGC_COLLECTION, OGC_FORMAT]},
+    ("GET", "/ogc/collections/{collection_id}/items"): {"parameters": [OGC_COLLECTION, *OGC_ITEMS]},
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): {
+        "parameters": [OGC_COLLECTION, OGC_FEATURE, OGC_FORMAT]},
 }
 
 
@@ -251,7 +278,9 @@ def document(app: Litestar) -> OpenAPI:
     components.schemas = {**(components.schemas or {}), **dict(ERROR_SCHEMAS.values())}
     components.security_schemes = {**(components.security_schemes or {}), BEARER: SecurityScheme(
         type="http", scheme="bearer",
-        description="Le jeton de participant reçu en rejoignant la marche, ou un jeton d'API.")}
+        description="Le jeton de participant reçu en rejoignant la marche, ou un jeton de lecture personnel "
+                    "(wrt.…, page « Mon compte » ou walkapp createtoken) : il lit avec les droits de son "
+                    "propriétaire et ne modifie rien.")}
     openapi.components = components
     found = set()
     for method, path, operation, opt in _operations(app, openapi):

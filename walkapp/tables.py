@@ -371,3 +371,22 @@ class BilanEvent(Table, tablename="bilan_event"):
 
 
 ALL_TABLES += (LocalIndicator, IndicatorValue, Assessment, BilanEvent)
+
+
+# ---------------------------------------------------------------- read tokens (walkapp.accounts.tokens)
+
+class ReadToken(Table, tablename="read_token"):
+    """A staff member's personal read token (QGIS, a script): `Authorization: Bearer <token>` reads
+    what its owner reads, and never writes. Only its SHA-256 is kept; the token is shown once."""
+
+    name = Varchar(length=120, help_text="À quoi sert le jeton, ex. « QGIS du service urbanisme ».")
+    token_hash = Varchar(length=64, unique=True, secret=True, help_text="SHA-256 du jeton.")
+    prefix = Varchar(length=16, help_text="Début du jeton, pour le reconnaître.")
+    user = ForeignKey(StaffUser, null=False, on_delete=OnDelete.cascade, index=True,
+                      help_text="Propriétaire : le jeton lit ce que ce compte lit.")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None, help_text="Dernière utilisation (à quelques minutes près).")
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+ALL_TABLES += (ReadToken,)

@@ -22,7 +22,8 @@ from ..revisits import services as revisits
 from ..validation import parse_id
 from ..walks.services import perimeter_streets
 from ..web import ERRORS_OPT, JSON, redirect, render
-from . import geojson, maps, services
+from ..observations import features
+from . import maps, services
 
 MAP = "review/map.html"
 CONSTAT = "review/constat.html"
@@ -33,10 +34,7 @@ async def scoped_filter(request: Request) -> tuple[ObservationFilter, dict[str, 
     chosen, errors = ObservationFilter.from_query(request.query_params.dict())
     actor = require(actor_of(request), "map.see")
     visible = visible_walk_ids(actor)
-    if visible is not None:
-        if chosen.walk not in visible:
-            chosen = dataclasses.replace(chosen, walk=min(visible))
-    return chosen, errors, visible
+    return chosen.within(visible), errors, visible
 
 
 async def _map_context(request: Request) -> dict[str, Any]:
@@ -180,7 +178,6 @@ class ReviewController(Controller):
          media_type="application/geo+json", opt={ERRORS_OPT: JSON})
     async def geojson(self, request: Request) -> Response:
         chosen, _, _ = await scoped_filter(request)
-        body = await geojson.feature_collection(chosen, str(request.base_url).rstrip("/"),
-                                                with_authors=can(actor_of(request), "geojson.authors"))
+        body = await features.feature_collection(chosen.where(), str(request.base_url), actor_of(request))
         return Response(body, media_type="application/geo+json",
                         headers={"Content-Disposition": 'inline; filename="constats.geojson"'})
