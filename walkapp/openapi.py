@@ -33,7 +33,7 @@ from litestar.routes import HTTPRoute
 
 from . import gusp
 from .errors import SENTENCES
-from .observations.controllers import MAX_PHOTOS
+from .observations.schemas import MAX_PHOTOS
 from .observations.schemas import MAX_DESCRIPTION, MAX_STREET
 from .web import ERRORS_OPT, JSON, OPEN311
 
@@ -190,9 +190,14 @@ OPEN311_POST = Schema(
         "media_url": _string("Adresse d'une photo, recopiée dans le commentaire.", format="uri"),
     },
 )
+OPEN311_MULTIPART = Schema(
+    type=OpenAPIType.OBJECT, required=OPEN311_POST.required,
+    properties={**OPEN311_POST.properties, "media": Schema(
+        type=OpenAPIType.ARRAY, max_items=MAX_PHOTOS, items=_string(format="binary", content_media_type="image/jpeg"),
+        description=f"Photos (JPEG, PNG, HEIC…), {MAX_PHOTOS} au plus : floutées avant d'être montrées.")})
 OPEN311_POST_BODY = RequestBody(required=True, content={
     "application/x-www-form-urlencoded": OpenAPIMediaType(schema=OPEN311_POST),
-    "multipart/form-data": OpenAPIMediaType(schema=OPEN311_POST)})
+    "multipart/form-data": OpenAPIMediaType(schema=OPEN311_MULTIPART)})
 
 SERVICE_NAME = _path("name", _string(enum=[f"{code}.{fmt}" for code in gusp.codes("issue") for fmt in ("json", "xml")]),
                      "L'enjeu, suivi du format : dechets.json, dechets.xml…")
