@@ -423,8 +423,8 @@ async def test_status_tells_what_the_actions_did(client, other_client):
     await update_action(second, user, {"state": "en_cours"})
     body = (await client.get(f"{V2}/requests/{item.id}.json")).json()[0]
     assert body["status"] == "closed"
-    assert body["status_notes"] == (f"Doublon du constat n° {alone.id}. Action n° {second.id} « Sensibiliser au tri » : "
-                                    "En cours.")
+    assert body["status_notes"] == (f"Doublon du constat n° {alone.id}. Action n° {second.id} "
+                                    "« Sensibiliser au tri » : En cours.")
 
 
 async def test_post_with_a_media_photo_goes_through_the_photo_pipeline(client, other_client):

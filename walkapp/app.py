@@ -37,6 +37,7 @@ from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
 from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
+from .outline.controllers import OutlineController
 from .review.controllers import ReviewController
 from .privacy.controllers import ErasureController, RedactionController
 from .walks.controllers import JoinController, WalkController
@@ -57,6 +58,7 @@ ROUTES = [
     ExportController,
     GeoReportController,
     ApiKeyController,
+    OutlineController,
     ReviewController,
     ActionController,
     BilanController,

@@ -288,6 +288,10 @@ RULES: dict[str, Rule] = {
     "photos.zip_originals": _rule({COORDINATOR}, "Les photos originales (avec leur position GPS) sont réservées aux "
                                   "coordinateurs : téléchargez la taille d'affichage.",
                                   "Connectez-vous pour télécharger les photos."),
+    # The neighbourhood's perimeter (walkapp.outline): coordinators import it from the official
+    # QPV contours; it is drawn on every map anyone reading a map sees ("map.see").
+    "neighbourhood.outline": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} importent le périmètre d'un quartier.",
+                                   "Connectez-vous pour importer le périmètre du quartier."),
     # Open311 keys
     "apikeys.manage": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} gèrent les clés d'API Open311.",
                             "Connectez-vous pour gérer les clés d'API."),

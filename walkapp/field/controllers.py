@@ -9,6 +9,7 @@ from litestar.response import File, Template
 from litestar.utils.scope.state import ScopeState
 from piccolo.query.functions.aggregate import Count
 
+from ..outline import services as outline
 from .. import gusp
 from ..caching import Revalidated
 from ..errors import NotFound
@@ -71,7 +72,8 @@ class FieldController(Controller):
     async def page(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await walks.get_walk(walk_id)
         context = await _field_context(request, walk)
-        return render(request, PAGE, **context, streets=await walks.perimeter_streets(walk.neighbourhood.id))
+        return render(request, PAGE, **context, streets=await walks.perimeter_streets(walk.neighbourhood.id),
+                      outline_json=await outline.drawn_json(walk.neighbourhood.id))  # the form's map draws it
 
     @get("/fil", name="field.feed")
     async def live(self, request: Request, walk_id: FromPath[int]) -> Response:

@@ -107,6 +107,8 @@ def observation_json(observation: Observation, photos: list[Photo], author: str 
         "lon": observation.lon,
         "accuracy_m": observation.accuracy_m,
         "location_source": observation.location_source,
+        # Outside the neighbourhood's outline (walkapp.outline): true, false, or null (unknown).
+        "outside_perimeter": getattr(observation, "outside_perimeter", None),
         "street": observation.street,
         "stop_id": _id(observation.stop),
         "observed_at": clock.iso(observation.observed_at),

@@ -15,6 +15,7 @@ from ..errors import NotFound
 from ..exports.builder import zip_url
 from ..actions.services import constat_panel, sort_constats
 from ..observations.filters import ObservationFilter
+from ..outline import services as outline
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
 from ..urls import url
@@ -50,10 +51,16 @@ async def _map_context(request: Request) -> dict[str, Any]:
     stops = await services.stops_of_walk(walk.id) if walk else []
     centre = await _centre(walk)
     points = await services.map_points(where)
+    # The perimeters of the quartiers shown: the walk's, the chosen one, else those of the walks listed.
+    hoods = [walk.neighbourhood.id] if walk else [chosen.neighbourhood] if chosen.neighbourhood else \
+        {w.neighbourhood.id for w in walks} if visible is not None else None
+    outlines = await outline.drawn(hoods)
     return {
         "filter": chosen, "filter_errors": errors, "walks": walks, "walk": walk,
         "neighbourhoods": await Neighbourhood.objects().order_by(Neighbourhood.name),
-        "map": maps.observation_map(points, stops, settings.tiles_url, settings.tiles_attribution, centre),
+        "map": maps.observation_map(points, stops, settings.tiles_url, settings.tiles_attribution, centre,
+                                    outlines),
+        "outlined": bool(outlines),
         "shown": len(points), "matrix": await services.matrix(where),
         "zip_url": zip_url(chosen) if can(actor_of(request), "photos.zip") else None,
         "without_position": await _count_without_position(where),
@@ -135,9 +142,10 @@ class ReviewController(Controller):
         observation = await _visible_observation(request, observation_id)
         settings = request.app.state.settings
         spot = None
+        hood = observation.walk.neighbourhood.id
         if observation.lat is not None:
             spot = maps.spot_map(observation.lat, observation.lon, observation.issue, settings.tiles_url,
-                                 settings.tiles_attribution)
+                                 settings.tiles_attribution, await outline.drawn([hood]))
         actor = actor_of(request)
         reviewer = can(actor, "constat.review", observation)
         return {
@@ -146,6 +154,7 @@ class ReviewController(Controller):
             "nearby": await services.nearby_same_issue(observation) if reviewer else [],
             # The requalify form's street list: the walk's perimeter.
             "streets": await perimeter_streets(observation.walk.neighbourhood.id) if reviewer else [],
+            "outline_json": await outline.drawn_json(hood) if reviewer else "",  # the requalify form's map
             "action_panel": await constat_panel(observation.id, actor),  # None for participants
             "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
             if observation.duplicate_of else None,
