@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
@@ -20,12 +18,6 @@ from .geometry import MAX_FILE_BYTES, OutlineError
 
 PANEL = "outline/panel.html"
 FIELD = "perimetre"  # the file input's name
-
-
-async def panel_context(hood: Any, walk: Walk | None = None, **extra: Any) -> dict[str, Any]:
-    """What the panel shows: the stored outline (when any) and where it is drawn."""
-    return {"hood": hood, "outline": await services.outline_row(hood.id), "walk": walk, "error": "",
-            "imported": None, **extra}
 
 
 class OutlineController(Controller):
@@ -49,10 +41,10 @@ class OutlineController(Controller):
             if not getattr(request, "htmx", False):
                 raise
             return render(request, PANEL, block="panel", status_code=error.status,
-                          **await panel_context(hood, walk, error=error.detail))
+                          **await services.panel_context(hood, walk, error=error.detail))
         if not getattr(request, "htmx", False):
             return redirect(request, url("walk.detail", walk_id=walk.id) if walk else url("walks.list"))
-        return render(request, PANEL, block="panel", **await panel_context(hood, walk, imported=imported))
+        return render(request, PANEL, block="panel", **await services.panel_context(hood, walk, imported=imported))
 
     @get("/{neighbourhood_id:int}/perimetre.geojson", name="neighbourhood.outline_geojson",
          media_type="application/geo+json")

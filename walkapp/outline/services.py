@@ -167,6 +167,12 @@ async def outlined_neighbourhoods() -> set[int]:
     return {r["neighbourhood"] for r in await NeighbourhoodOutline.select(NeighbourhoodOutline.neighbourhood)}
 
 
+async def panel_context(hood: Neighbourhood, walk: Walk | None = None, **extra: Any) -> dict[str, Any]:
+    """What the perimeter's panel (templates/outline/panel.html) shows: the stored outline, when any."""
+    return {"hood": hood, "outline": await outline_row(hood.id), "walk": walk, "error": "", "imported": None,
+            **extra}
+
+
 async def outline_row(neighbourhood_id: int) -> dict[str, Any] | None:
     """The stored outline's description (no geometry), for the coordinator's panel."""
     return await NeighbourhoodOutline.select(

@@ -7,8 +7,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from ..exports.builder import zip_url
-from ..outline.controllers import panel_context
-from ..outline.services import outlined_neighbourhoods
+from ..outline.services import outlined_neighbourhoods, panel_context
 from ..observations.filters import ObservationFilter
 from ..revisits.services import revisit_summary
 from ..policy import actor_of, allowed, can, require, session_participants
