@@ -75,10 +75,12 @@ async def seed(points: int) -> int:
     await walk.save()
     rng = random.Random(7)
     issues, angles = gusp.codes("issue"), gusp.codes("angle")
+    # As walks go: nearly all in the quartier, one in twenty anywhere around it.
+    spread = [(0.0014, 0.0033) if rng.random() < 0.95 else (0.004, 0.009) for _ in range(points)]
     rows = [Observation(walk=walk.id, client_uuid=str(uuid.uuid4()), issue=rng.choice(issues),
                         angle=rng.choice(angles), description="Constat de test", location_source="device",
-                        lat=CENTRE[0] + rng.uniform(-0.0025, 0.0025), lon=CENTRE[1] + rng.uniform(-0.006, 0.006),
-                        status="validated") for _ in range(points)]
+                        lat=CENTRE[0] + rng.uniform(-dlat, dlat), lon=CENTRE[1] + rng.uniform(-dlon, dlon),
+                        status="validated") for dlat, dlon in spread]
     for start in range(0, len(rows), 500):
         await Observation.insert(*rows[start:start + 500])
     return hood.id

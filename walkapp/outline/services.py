@@ -96,10 +96,15 @@ async def _set_flags(zone: Zone | None, where) -> tuple[int, int, int]:
     rows = await Observation.select(Observation.id, Observation.lat, Observation.lon).where(placed)
     flags = zone.outside([r["lat"] for r in rows], [r["lon"] for r in rows])
     outside = [r["id"] for r, out in zip(rows, flags, strict=True) if out]
-    await Observation.update({Observation.outside_perimeter: False}).where(placed)
-    for start in range(0, len(outside), _BATCH):
-        await Observation.update({Observation.outside_perimeter: True}).where(
-            Observation.id.is_in(outside[start:start + _BATCH]))
+    # Everyone gets the majority's answer in one UPDATE; only the others are named, in batches.
+    most_outside = 2 * len(outside) > len(rows)
+    named = [r["id"] for r, out in zip(rows, flags, strict=True) if not out] if most_outside else outside
+    # (Rows already right are left alone: a re-import rewrites only what changed.)
+    await Observation.update({Observation.outside_perimeter: most_outside}).where(
+        placed & (Observation.outside_perimeter.is_null() | (Observation.outside_perimeter != most_outside)))
+    for start in range(0, len(named), _BATCH):
+        await Observation.update({Observation.outside_perimeter: not most_outside}).where(
+            Observation.id.is_in(named[start:start + _BATCH]))
     return len(rows) - len(outside), len(outside), unplaced_count
 
 
