@@ -51,10 +51,7 @@ async def _map_context(request: Request) -> dict[str, Any]:
     stops = await services.stops_of_walk(walk.id) if walk else []
     centre = await _centre(walk)
     points = await services.map_points(where)
-    # The perimeters of the quartiers shown: the walk's, the chosen one, else those of the walks listed.
-    hoods = [walk.neighbourhood.id] if walk else [chosen.neighbourhood] if chosen.neighbourhood else \
-        {w.neighbourhood.id for w in walks} if visible is not None else None
-    outlines = await outline.drawn(hoods)
+    outlines = await outline.drawn(_shown_neighbourhoods(walk, chosen, walks, visible))
     return {
         "filter": chosen, "filter_errors": errors, "walks": walks, "walk": walk,
         "neighbourhoods": await Neighbourhood.objects().order_by(Neighbourhood.name),
@@ -67,6 +64,16 @@ async def _map_context(request: Request) -> dict[str, Any]:
         "set_aside": await _count_set_aside(chosen),
         "field_walk": walk if walk is not None and actor_of(request).participant_in(walk) else None,
     }
+
+
+def _shown_neighbourhoods(walk, chosen: ObservationFilter, walks, visible) -> list[int] | None:
+    """Whose perimeters the map draws: the walk's, the chosen quartier's, else those of the walks
+    this person may see (None: staff, every quartier)."""
+    if walk is not None:
+        return [walk.neighbourhood.id]
+    if chosen.neighbourhood is not None:
+        return [chosen.neighbourhood]
+    return None if visible is None else sorted({w.neighbourhood.id for w in walks})
 
 
 async def _centre(walk: Walk | None) -> tuple[float, float]:
