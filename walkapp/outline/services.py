@@ -67,13 +67,13 @@ async def import_outline(hood: Neighbourhood, raw: bytes, filename: str, user: S
               NeighbourhoodOutline.area_ha: round(outline.area_ha, 2),
               NeighbourhoodOutline.imported_by: user.id if user else None,
               NeighbourhoodOutline.imported_at: clock.now()}
+    zone = await sync_to_thread(Zone, outline.geometry)  # before the write lock is taken
     async with write_transaction():
         await lock_names([lock_name(hood.id)])
         if await NeighbourhoodOutline.exists().where(NeighbourhoodOutline.neighbourhood == hood.id):
             await NeighbourhoodOutline.update(values).where(NeighbourhoodOutline.neighbourhood == hood.id)
         else:
             await NeighbourhoodOutline(neighbourhood=hood.id, **{c._meta.name: v for c, v in values.items()}).save()
-        zone = Zone(outline.geometry)
         counts = await _set_flags(zone, _of_neighbourhood(hood.id))
     _zones.pop(hood.id, None)
     return Imported(outline, *counts)
