@@ -100,7 +100,7 @@ async def database():
 TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation", "action", "api_key",
           "observation_event", "photo", "observation",
           "participant", "stop",
-          "walk", "staff_user", "street", "partner", "neighbourhood")
+          "walk", "staff_user", "street", "partner", "neighbourhood_outline", "neighbourhood")
 TABLES = ("bilan_event", "indicator_value", "assessment", "local_indicator") + TABLES  # the bilan's
 TABLES = ("tfpb_amount", "tfpb_programme") + TABLES  # the TFPB programme's rows go before their partner's
 TABLES = ("read_token",) + TABLES  # staff members' read tokens (walkapp.accounts.tokens)

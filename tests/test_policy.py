@@ -54,6 +54,7 @@ MATRIX = {  # verb:          anon  part  other key  agent agent2 comm coord
     "geojson.authors":       ".     .     .     .     Y     Y     Y    Y",
     "photos.zip":            ".     .     .     .     Y     Y     Y    Y",
     "photos.zip_originals":  ".     .     .     .     .     .     .    Y",
+    "neighbourhood.outline": ".     .     .     .     .     .     .    Y",
     "apikeys.manage":        ".     .     .     .     .     .     .    Y",
     "account.own":           ".     .     .     .     Y     Y     Y    Y",
     "accounts.manage":       ".     .     .     .     .     .     .    Y",

@@ -38,6 +38,7 @@ from .observations.controllers import ObservationApi, PhotoFiles
 from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
 from .ogc.controllers import OgcController, QgisStyleController
+from .outline.controllers import OutlineController
 from .review.controllers import ReviewController
 from .privacy.controllers import ErasureController, RedactionController
 from .walks.controllers import JoinController, WalkController
@@ -58,6 +59,7 @@ ROUTES = [
     ExportController,
     GeoReportController,
     ApiKeyController,
+    OutlineController,
     ReviewController,
     ActionController,
     BilanController,

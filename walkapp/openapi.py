@@ -33,7 +33,7 @@ from litestar.routes import HTTPRoute
 
 from . import gusp
 from .errors import SENTENCES
-from .observations.controllers import MAX_PHOTOS
+from .observations.schemas import MAX_PHOTOS
 from .observations.schemas import MAX_DESCRIPTION, MAX_STREET
 from .ogc import services as ogc
 from .web import ERRORS_OPT, JSON, OPEN311
@@ -43,7 +43,7 @@ READS = ("GET", "HEAD")
 API_READ_ERRORS = (400, 401, 403, 404)
 API_WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 OPEN311_READ_ERRORS = (400, 403, 404)
-OPEN311_WRITE_ERRORS = (400, 403, 404, 413)
+OPEN311_WRITE_ERRORS = (400, 403, 404, 409, 413, 415, 422)  # 409: a planned walk; 415, 422: a media photo
 
 BEARER = "participant"
 
@@ -191,9 +191,14 @@ OPEN311_POST = Schema(
         "media_url": _string("Adresse d'une photo, recopiée dans le commentaire.", format="uri"),
     },
 )
+OPEN311_MULTIPART = Schema(
+    type=OpenAPIType.OBJECT, required=OPEN311_POST.required,
+    properties={**OPEN311_POST.properties, "media": Schema(
+        type=OpenAPIType.ARRAY, max_items=MAX_PHOTOS, items=_string(format="binary", content_media_type="image/jpeg"),
+        description=f"Photos (JPEG, PNG, HEIC…), {MAX_PHOTOS} au plus : floutées avant d'être montrées.")})
 OPEN311_POST_BODY = RequestBody(required=True, content={
     "application/x-www-form-urlencoded": OpenAPIMediaType(schema=OPEN311_POST),
-    "multipart/form-data": OpenAPIMediaType(schema=OPEN311_POST)})
+    "multipart/form-data": OpenAPIMediaType(schema=OPEN311_MULTIPART)})
 
 SERVICE_NAME = _path("name", _string(enum=[f"{code}.{fmt}" for code in gusp.codes("issue") for fmt in ("json", "xml")]),
                      "L'enjeu, suivi du format : dechets.json, dechets.xml…")

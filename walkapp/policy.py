@@ -18,6 +18,8 @@ Decisions (PRODUCT.md: "Who uses it", flow 3 "Review", "Privacy"):
 - A constat goes only into an open walk, for everyone and by every route (field page, JSON API,
   Open311 key): a planned walk answers 409 ("not yet open"), a closed one 403. Its author edits or
   deletes it while the walk is open.
+- The neighbourhood's perimeter (walkapp.outline) is imported by coordinators only; whoever reads
+  a map ("map.see") reads it (it is the State's open data, drawn on every map).
 - Participants (this browser's joined walks, or one Bearer participant token) see the walks they
   joined, nothing else, except the photos of the walk a joined follow-up walk follows (its
   "À revoir" list shows them; not the earlier constats' pages, nor who made them). An Open311 key
@@ -318,6 +320,10 @@ RULES: dict[str, Rule] = {
     "photos.zip_originals": _rule({COORDINATOR}, "Les photos originales (avec leur position GPS) sont réservées aux "
                                   "coordinateurs : téléchargez la taille d'affichage.",
                                   "Connectez-vous pour télécharger les photos."),
+    # The neighbourhood's perimeter (walkapp.outline): coordinators import it from the official
+    # QPV contours; it is drawn on every map anyone reading a map sees ("map.see").
+    "neighbourhood.outline": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} importent le périmètre d'un quartier.",
+                                   "Connectez-vous pour importer le périmètre du quartier."),
     # Open311 keys
     "apikeys.manage": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} gèrent les clés d'API Open311.",
                             "Connectez-vous pour gérer les clés d'API."),

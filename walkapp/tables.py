@@ -158,6 +158,10 @@ class Observation(Table, tablename="observation"):
                             help_text="Le constat plus ancien que celui-ci revoit (marche de suivi).")
     outcome = Varchar(length=16, choices=gusp.Outcome, null=True, default=None,
                       help_text="Évolution constatée en revoyant : resolu, ameliore, inchange, degrade.")
+    # walkapp.outline: set when the constat is written or placed again, recomputed on import.
+    outside_perimeter = Boolean(null=True, default=None,
+                                help_text="Hors du périmètre du quartier (à plus de 20 m de son contour) ; "
+                                          "vide : pas de contour importé ou pas de position.")
 
 
 class ObservationEvent(Table, tablename="observation_event"):
@@ -390,3 +394,20 @@ class ReadToken(Table, tablename="read_token"):
 
 
 ALL_TABLES += (ReadToken,)
+# ---------------------------------------------------------------- the QPV outline (walkapp.outline)
+
+class NeighbourhoodOutline(Table, tablename="neighbourhood_outline"):
+    """A neighbourhood's perimeter, imported by a coordinator from the official QPV contours
+    (GeoJSON). Its own table: pages that join a neighbourhood never carry its geometry."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=False, unique=True, on_delete=OnDelete.cascade)
+    geometry = Text(help_text="Contour tel qu'importé : GeoJSON Polygon ou MultiPolygon, WGS 84.")
+    drawn = Text(help_text="Contour simplifié (à ~1 m) que dessinent les cartes, GeoJSON.")
+    source = Varchar(length=300, default="", help_text="Fichier importé et quartier qu'il y désignait.")
+    vertices = Integer(default=0, help_text="Nombre de sommets du contour importé.")
+    area_ha = DoublePrecision(null=True, default=None, help_text="Surface, en hectares.")
+    imported_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    imported_at = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES += (NeighbourhoodOutline,)

@@ -434,6 +434,7 @@
       var tiles = L.tileLayer(root.dataset.tilesUrl, { maxZoom: 19, r: "", attribution: root.dataset.tilesAttribution });
       tiles.on("tileerror", function () { positionStatus.dataset.noTiles = "1"; });
       tiles.addTo(map);
+      if (window.walkappOutline) walkappOutline.attach(map, root); // the quartier's perimeter (data-outline)
       marker = L.marker([position.lat, position.lon], { draggable: true, keyboard: true, title: "Position du constat" }).addTo(map);
       marker.on("dragend", function () {
         var p = marker.getLatLng();

@@ -31,8 +31,10 @@ CSV_HEADER = (
     "Numéro", "Marche", "Date de la marche", "Quartier", "Auteur", "Enjeu (code)", "Enjeu",
     "Angle (code)", "Angle d'analyse", "Point faible / fort", "Statut", "Doublon du constat",
     "Commentaire", "Rue", "Halte", "Latitude", "Longitude", "Précision (m)", "Origine de la position",
-    "Date du constat", "Heure du constat", "Reçu le", "Nombre de photos", "Photos", "Fichiers manquants",
+    "Hors périmètre", "Date du constat", "Heure du constat", "Reçu le", "Nombre de photos", "Photos",
+    "Fichiers manquants",
 )
+OUTSIDE = {True: "Oui", False: "Non", None: ""}  # "Hors périmètre": blank without an outline or a position
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -80,6 +82,7 @@ def csv_bytes(plan: ExportPlan) -> bytes:
             neutralised(o.get("stop_name") or ""),
             _number(o.get("lat"), 7), _number(o.get("lon"), 7), _number(o.get("accuracy_m"), 1),
             neutralised(gusp.label("location_source", o.get("location_source")) if o.get("location_source") else ""),
+            OUTSIDE.get(o.get("outside_perimeter"), ""),
             clock.date_text(observed), clock.time_text(observed), clock.datetime_text(o.get("received_at")),
             str(len(row.photos)), neutralised(present), neutralised(missing),
         ])
@@ -129,6 +132,8 @@ def readme_text(plan: ExportPlan) -> str:
            if missing else "") + ".",
         f"  - {CSV} : un constat par ligne, avec les libellés, la position et les noms de ses photos "
         "(séparateur point-virgule, virgule décimale, UTF-8 ; s'ouvre dans un tableur).",
+        "    « Hors périmètre » : Oui pour un constat à plus de 20 m du contour du quartier (vide quand le "
+        "quartier n'a pas de contour importé ou que le constat n'a pas de position).",
         f"  - {GEOJSON} : les mêmes constats pour un logiciel de cartographie (GeoJSON, WGS 84).",
         "  - Un dossier par enjeu, où chaque photo s'appelle <numéro du constat>_<rue>_<n° de la photo> "
         f"(« {NO_STREET} » quand la rue n'est pas renseignée).",

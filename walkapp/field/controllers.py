@@ -9,6 +9,7 @@ from litestar.response import File, Template
 from litestar.utils.scope.state import ScopeState
 from piccolo.query.functions.aggregate import Count
 
+from ..outline import services as outline
 from .. import gusp
 from ..caching import Revalidated
 from ..errors import NotFound
@@ -75,7 +76,8 @@ class FieldController(Controller):
         # The map tiles this phone keeps for the form's map offline (static/js/sw.js).
         area = walk_area(walk, context["stops"], request.app.state.settings)
         return render(request, PAGE, **context, streets=await walks.perimeter_streets(walk.neighbourhood.id),
-                      tiles_area=area.as_data() if area else None)
+                      tiles_area=area.as_data() if area else None,
+                      outline_json=await outline.drawn_json(walk.neighbourhood.id))  # the form's map draws it
 
     @get("/fil", name="field.feed")
     async def live(self, request: Request, walk_id: FromPath[int]) -> Response:

@@ -33,6 +33,7 @@ PROPERTIES = (
     "location_source", "location_source_label", "accuracy_m", "street", "stop_id", "stop_name", "description",
     "observed_at", "received_at", "duplicate_of", "revisit_of", "outcome", "outcome_label",
     "latest_outcome", "latest_outcome_label", "author", "photo_count", "photo_url", "photo_urls",
+    "outside_perimeter",  # more than 20 m outside the quartier's outline (walkapp.outline); null: unknown
     "client_uuid",  # the phone's idempotency key: the API's GeoJSON had it before, clients may join on it
 )
 # What a person reads as each column's name (QGIS field aliases in the .qml, walkapp.ogc.qml).
@@ -47,7 +48,8 @@ TITLES = {
     "duplicate_of": "Doublon du constat", "revisit_of": "Constat revu", "outcome": "Évolution (code)",
     "outcome_label": "Évolution", "latest_outcome": "Dernière évolution (code)",
     "latest_outcome_label": "Dernière évolution", "author": "Auteur", "photo_count": "Nombre de photos",
-    "photo_url": "Photo", "photo_urls": "Photos", "client_uuid": "Identifiant d'envoi (client_uuid)",
+    "photo_url": "Photo", "photo_urls": "Photos", "outside_perimeter": "Hors périmètre",
+    "client_uuid": "Identifiant d'envoi (client_uuid)",
 }
 _BATCH = 500  # ids per IN (...): under SQLite's and asyncpg's parameter limits
 
@@ -114,6 +116,7 @@ def properties(row: Mapping[str, Any], photo_urls: list[str], *, url: str | None
         # null, not [], without a photo: GDAL types the column from the first value it meets, and
         # a first empty list makes it JSON text in QGIS instead of a list of strings.
         "photo_urls": photo_urls or None,
+        "outside_perimeter": row.get("outside_perimeter"),
         "client_uuid": row.get("client_uuid"),
     }
     return {name: values[name] for name in PROPERTIES}

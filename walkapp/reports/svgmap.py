@@ -158,10 +158,25 @@ def _escape(text: str) -> str:
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;"))
 
 
+def outline_path(view: MapView, rings: Sequence[Sequence[Sequence[float]]]) -> str:
+    """The neighbourhood's perimeter (walkapp.outline: GeoJSON rings of [lon, lat]) as one SVG path,
+    holes kept (even-odd): a dark line over a faint tint, like the web maps'."""
+    parts = []
+    for ring in rings:
+        points = [view.point(lat, lon) for lon, lat, *_ in ring]
+        if len(points) >= 3:
+            parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points) + " Z")
+    if not parts:
+        return ""
+    return (f'<path class="outline" d="{" ".join(parts)}" fill="#0b5394" fill-opacity="0.06" fill-rule="evenodd" '
+            'stroke="#222" stroke-width="3" stroke-opacity="0.8" stroke-linejoin="round"/>')
+
+
 def draw(view: MapView, haltes: Sequence[Halte], markers: Sequence[Marker],
          tiles: dict[tuple[int, int], str] | None, title: str, attribution: str,
-         width: int = WIDTH, height: int = HEIGHT) -> str:
-    """The SVG (inline in the page: no xmlns needed, but kept for the file it may become)."""
+         width: int = WIDTH, height: int = HEIGHT, outline: Sequence[Sequence[Sequence[float]]] = ()) -> str:
+    """The SVG (inline in the page: no xmlns needed, but kept for the file it may become).
+    `outline`: the perimeter's rings, drawn under the route."""
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-map" viewBox="0 0 {width} {height}" '
            f'role="img" aria-labelledby="report-map-title" data-zoom="{view.zoom}" '
            f'data-background="{"tiles" if tiles else "none"}">',
@@ -175,6 +190,8 @@ def draw(view: MapView, haltes: Sequence[Halte], markers: Sequence[Marker],
             out.append(f'<image href="{uri}" x="{left:.1f}" y="{top:.1f}" '
                        f'width="{size:.1f}" height="{size:.1f}" preserveAspectRatio="none"/>')
         out.append('</g><rect class="veil" width="100%" height="100%" fill="#fff" fill-opacity="0.25"/>')
+    if outline:
+        out.append(outline_path(view, outline))
     route = [view.point(h.lat, h.lon) for h in haltes]
     if len(route) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in route)

@@ -15,6 +15,7 @@ from ..errors import NotFound
 from ..exports.builder import zip_url
 from ..actions.services import constat_panel, sort_constats
 from ..observations.filters import ObservationFilter
+from ..outline import services as outline
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
 from ..urls import url
@@ -48,16 +49,29 @@ async def _map_context(request: Request) -> dict[str, Any]:
     stops = await services.stops_of_walk(walk.id) if walk else []
     centre = await _centre(walk)
     points = await services.map_points(where)
+    outlines = await outline.drawn(_shown_neighbourhoods(walk, chosen, walks, visible))
     return {
         "filter": chosen, "filter_errors": errors, "walks": walks, "walk": walk,
         "neighbourhoods": await Neighbourhood.objects().order_by(Neighbourhood.name),
-        "map": maps.observation_map(points, stops, settings.tiles_url, settings.tiles_attribution, centre),
+        "map": maps.observation_map(points, stops, settings.tiles_url, settings.tiles_attribution, centre,
+                                    outlines),
+        "outlined": bool(outlines),
         "shown": len(points), "matrix": await services.matrix(where),
         "zip_url": zip_url(chosen) if can(actor_of(request), "photos.zip") else None,
         "without_position": await _count_without_position(where),
         "set_aside": await _count_set_aside(chosen),
         "field_walk": walk if walk is not None and actor_of(request).participant_in(walk) else None,
     }
+
+
+def _shown_neighbourhoods(walk, chosen: ObservationFilter, walks, visible) -> list[int] | None:
+    """Whose perimeters the map draws: the walk's, the chosen quartier's, else those of the walks
+    this person may see (None: staff, every quartier)."""
+    if walk is not None:
+        return [walk.neighbourhood.id]
+    if chosen.neighbourhood is not None:
+        return [chosen.neighbourhood]
+    return None if visible is None else sorted({w.neighbourhood.id for w in walks})
 
 
 async def _centre(walk: Walk | None) -> tuple[float, float]:
@@ -133,9 +147,10 @@ class ReviewController(Controller):
         observation = await _visible_observation(request, observation_id)
         settings = request.app.state.settings
         spot = None
+        hood = observation.walk.neighbourhood.id
         if observation.lat is not None:
             spot = maps.spot_map(observation.lat, observation.lon, observation.issue, settings.tiles_url,
-                                 settings.tiles_attribution)
+                                 settings.tiles_attribution, await outline.drawn([hood]))
         actor = actor_of(request)
         reviewer = can(actor, "constat.review", observation)
         return {
@@ -144,6 +159,7 @@ class ReviewController(Controller):
             "nearby": await services.nearby_same_issue(observation) if reviewer else [],
             # The requalify form's street list: the walk's perimeter.
             "streets": await perimeter_streets(observation.walk.neighbourhood.id) if reviewer else [],
+            "outline_json": await outline.drawn_json(hood) if reviewer else "",  # the requalify form's map
             "action_panel": await constat_panel(observation.id, actor),  # None for participants
             "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
             if observation.duplicate_of else None,

@@ -115,11 +115,27 @@ def _render(fmap: folium.Map) -> RenderedMap:
     return RenderedMap(html=root.html.render(), script=root.script.render())
 
 
+# The neighbourhood's perimeter (walkapp.outline): a dark line over a faint tint, under the
+# constats and never in their way (not interactive). static/js/outline.js draws the same.
+OUTLINE_STYLE = {"color": "#222222", "weight": 3, "opacity": 0.8, "fillColor": "#0b5394", "fillOpacity": 0.05}
+
+
+def outline_layer(fmap: folium.Map, outlines: Sequence[dict]) -> None:
+    """The perimeters `outlines` (GeoJSON Features: walkapp.outline.services.drawn) as one layer.
+    Only their geometry goes into the page's script: no text of ours or anyone's."""
+    if not outlines:
+        return
+    shapes = [{"type": "Feature", "properties": {}, "geometry": o["geometry"]} for o in outlines]
+    folium.GeoJson({"type": "FeatureCollection", "features": shapes}, name="Périmètre du quartier", control=False,
+                   style_function=lambda _: OUTLINE_STYLE, interactive=False, className="walk-outline").add_to(fmap)
+
+
 def observation_map(points: Sequence[Sequence], stops: Sequence[dict], tiles_url: str, attribution: str,
-                    centre: tuple[float, float]) -> RenderedMap:
+                    centre: tuple[float, float], outlines: Sequence[dict] = ()) -> RenderedMap:
     """`points`: rows [lat, lon, id, issue code, polarity, outcome code or None]; `stops`: the haltes
-    of one walk, in order."""
+    of one walk, in order; `outlines`: the perimeters to draw under them."""
     fmap, _ = _base_map(centre, 16, tiles_url, attribution)
+    outline_layer(fmap, outlines)
     # The outcome's index only on re-visited constats: ~35 bytes a point stays ~35 bytes.
     data = [[p[0], p[1], p[2], ISSUE_INDEX.get(p[3], 0), 1 if p[4] == "positive" else 0,
              *([OUTCOME_INDEX[p[5]]] if len(p) > 5 and p[5] in OUTCOME_INDEX else [])] for p in points]
@@ -149,9 +165,11 @@ def observation_map(points: Sequence[Sequence], stops: Sequence[dict], tiles_url
     return _render(fmap)
 
 
-def spot_map(lat: float, lon: float, issue: str, tiles_url: str, attribution: str) -> RenderedMap:
-    """The small map of one constat's place."""
+def spot_map(lat: float, lon: float, issue: str, tiles_url: str, attribution: str,
+             outlines: Sequence[dict] = ()) -> RenderedMap:
+    """The small map of one constat's place, with its neighbourhood's perimeter."""
     fmap, _ = _base_map((lat, lon), 18, tiles_url, attribution)
+    outline_layer(fmap, outlines)
     colour = gusp.term("issue", issue).colour if gusp.term("issue", issue) else "#555"
     folium.CircleMarker([lat, lon], radius=10, color="#1a1a1a", weight=2, fill=True, fill_color=colour,
                         fill_opacity=0.9).add_to(fmap)
