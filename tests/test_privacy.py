@@ -385,3 +385,33 @@ async def test_blur_pending_command(test_env, store):
     assert "1 photo(s) floutée(s), 0 en attente" in out.decode()
     photo = await Photo.objects().where(Photo.observation == observation.id).first()
     assert photo.privacy_state == "done" and store.exists(photo.blurred_display_path)
+
+
+async def test_the_worker_waits_for_a_lull_in_uploads_but_not_forever(monkeypatch):
+    """Blurring waits while constats arrive (the burst's 201s come first), never beyond its cap."""
+    import time
+
+    from walkapp.privacy import worker
+
+    monkeypatch.setattr(worker, "QUIET_SECONDS", 0.3)
+    monkeypatch.setattr(worker, "MAX_DEFER_SECONDS", 0.8)
+    monkeypatch.setattr(worker, "_last_upload", [float("-inf")])
+    start = time.monotonic()
+    await worker.wait_for_lull()
+    assert time.monotonic() - start < 0.1  # no upload: at once
+    worker.wake()
+    start = time.monotonic()
+    await worker.wait_for_lull()
+    assert 0.25 <= time.monotonic() - start < 0.7  # one upload: a lull of QUIET_SECONDS
+
+    async def steady_uploads():
+        for _ in range(20):
+            worker.wake()
+            await asyncio.sleep(0.1)
+
+    worker.wake()
+    uploads = asyncio.create_task(steady_uploads())
+    start = time.monotonic()
+    await worker.wait_for_lull()
+    assert 0.75 <= time.monotonic() - start < 1.5  # a steady stream: blurred anyway after the cap
+    uploads.cancel()

@@ -184,10 +184,13 @@ async def process(store: MediaStore, claim: Claim, run=sync_to_thread) -> bool:
     return done
 
 
-async def process_pending(store: MediaStore, limit: int | None = None, run=sync_to_thread) -> int:
-    """Blurs pending photos until none is left (or `limit`): returns how many this call did."""
+async def process_pending(store: MediaStore, limit: int | None = None, run=sync_to_thread, pace=None) -> int:
+    """Blurs pending photos until none is left (or `limit`): returns how many this call did.
+    `pace`: awaited before each photo (the server's worker waits there for a lull in uploads)."""
     done = 0
     while limit is None or done < limit:
+        if pace is not None:
+            await pace()
         claim = await claim_next()
         if claim is None:
             break
