@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
+from urllib.parse import parse_qsl
 
 import numpy as np
 
@@ -65,13 +66,16 @@ async def test_clusters_add_up_to_the_page_and_follow_the_filters(client, other_
     assert set(singles) == set(ids) and street["total"] == 6
     assert singles[ids[2]] == {"id": ids[2], "issue": "dechets", "polarity": "positive"}
     assert street["features"][0]["geometry"]["coordinates"] == [2.4826, 50.5636]
-    # The map's filters, and the same total as the page for each.
+    # The map's filters: the same total as the page and as the filter's SQL for each.
     for query, expected in (("issue=dechets", 3), ("issue=dechets&polarity=positive", 1), ("angle=usages", 3),
-                            ("status=all", 7), ("status=rejected", 1), ("du=2026-11-26", 0), ("au=2026-11-25", 6)):
+                            ("status=all", 7), ("status=rejected", 1), ("status=rejected&issue=mobilites", 1),
+                            ("polarity=negative&status=all", 5), ("du=2026-11-26", 0), ("au=2026-11-25", 6)):
         answer = await view(other_client, f"walk={walk.id}&{query}", zoom=16)
         counted = sum(f["properties"].get("count", 1) for f in answer["features"])
         page = await other_client.get(f"/carte?walk={walk.id}&{query}")
-        assert answer["total"] == counted == on_the_map(page) == expected, query
+        chosen, _ = ObservationFilter.from_query({"walk": str(walk.id), **dict(parse_qsl(query))})
+        in_sql = await Observation.count().where(chosen.where() & Observation.lat.is_not_null())
+        assert answer["total"] == counted == on_the_map(page) == in_sql == expected, query
     # A box away from them holds none; the other walk's constats are not these.
     assert (await view(other_client, f"walk={walk.id}", bbox="2.0,50.0,2.01,50.01", zoom=16))["features"] == []
     other = await make_walk_second()

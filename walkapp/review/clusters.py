@@ -25,9 +25,10 @@ in turn, so revisions are numbered in the order changes become visible (what rea
 since r" needs), and no transaction waits for that row while holding constats' rows. A request may
 see a change newer than its revision: it reads that constat again at the next revision, no harm.
 
-One index per filter set without its statuses: statuses are a mask (ObservationFilter.statuses), so
-the default view, "all" and "rejected and duplicates" share one (the page's "set aside" count needs
-the rejected ones). KEPT filter sets in memory, least recently used out first (~25 bytes a constat:
+One index per filter set without its filters on one column's codes (status, issue, angle, polarity):
+those are masks on the index (Index.shown), so changing the issue on the map reads nothing, and the
+default view, "all" and "rejected and duplicates" share one (the page's "set aside" count needs the
+rejected ones). tests/test_map_clusters.py holds the masks to the filter's SQL. KEPT filter sets in memory, least recently used out first (~25 bytes a constat:
 2.5 MB at 100,000). Each process keeps its own (`walkapp serve --workers N`): the revision is in the
 database, so they agree.
 
@@ -66,6 +67,7 @@ MAX_SINGLES = 400
 MAX_VIEW_PX = 4096
 MAX_ZOOM = 22
 KEPT = 8
+MEMO = 48
 MAX_PATCH = 5000
 _BATCH = 500  # ids per IN (...) when constats are read again
 
@@ -94,22 +96,35 @@ class Index:
     polarity: np.ndarray
     status: np.ndarray
     outcome: np.ndarray
-    _masks: dict = field(default_factory=dict, compare=False, repr=False)
+    _memos: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def located(self) -> np.ndarray:
-        return self._mask("located", lambda: ~np.isnan(self.lat))
+        return self._memo("located", lambda: ~np.isnan(self.lat))
 
-    def with_statuses(self, statuses: tuple[str, ...]) -> np.ndarray:
-        wanted = [STATUSES.index(code) for code in statuses if code in STATUSES]
-        return self._mask(("status", tuple(wanted)), lambda: np.isin(self.status, wanted))
+    def shown(self, chosen: ObservationFilter) -> np.ndarray:
+        """The rows `chosen` shows: its statuses, issue, angle and polarity (the filters that are
+        one column's codes, kept here as masks; the others made the index: Indexes.base_filter)."""
+        key = ("shown", chosen.statuses, chosen.issue, chosen.angle, chosen.polarity)
+        return self._memo(key, lambda: self._shown(chosen))
 
-    def _mask(self, key: Any, make) -> np.ndarray:
-        # Filled once per index (an index never changes: a new revision makes a new one).
-        mask = self._masks.get(key)
-        if mask is None:
-            mask = self._masks[key] = make()
+    def _shown(self, chosen: ObservationFilter) -> np.ndarray:
+        mask = np.isin(self.status, [STATUSES.index(code) for code in chosen.statuses if code in STATUSES])
+        for name, codes in (("issue", ISSUES), ("angle", ANGLES), ("polarity", POLARITIES)):
+            value = getattr(chosen, name)
+            if value is not None:
+                mask &= getattr(self, name) == (codes.index(value) if value in codes else -2)
         return mask
+
+    def _memo(self, key: Any, make) -> Any:
+        # Made once per index (an index never changes: a new revision makes a new one); a few
+        # dozen filter sets at most (a mask is a byte a constat).
+        value = self._memos.get(key)
+        if value is None:
+            if len(self._memos) >= MEMO:
+                self._memos.clear()
+            value = self._memos[key] = make()
+        return value
 
 
 _COLUMNS = ("ids", "lat", "lon", "issue", "angle", "polarity", "status", "outcome")
@@ -244,7 +259,9 @@ class Indexes:
 
     @staticmethod
     def base_filter(chosen: ObservationFilter) -> ObservationFilter:
-        return dataclasses.replace(chosen, status=ALL_STATUSES)
+        """The filter an index is read with: `chosen` but for its filters on one column's codes,
+        which are masks on the index (Index.shown): changing the issue on the map reads nothing."""
+        return dataclasses.replace(chosen, status=ALL_STATUSES, issue=None, angle=None, polarity=None)
 
     def _lock(self, key: tuple) -> asyncio.Lock:
         locks = self._locks.setdefault(asyncio.get_running_loop(), {})
@@ -288,9 +305,14 @@ class Summary:
 
 
 def summary(index: Index, chosen: ObservationFilter) -> Summary:
+    key = ("summary", chosen.statuses, chosen.status is None, chosen.issue, chosen.angle, chosen.polarity)
+    return index._memo(key, lambda: _summary(index, chosen))  # once per index and filter set
+
+
+def _summary(index: Index, chosen: ObservationFilter) -> Summary:
     from .services import matrix_of
 
-    wanted = index.with_statuses(chosen.statuses)
+    wanted = index.shown(chosen)
     located = index.located
     on_map = wanted & located
     # The 7x4 matrix counts every shown constat, with or without a position, of known codes.
@@ -303,7 +325,7 @@ def summary(index: Index, chosen: ObservationFilter) -> Summary:
                                                                                             strict=True)]
     set_aside = 0
     if chosen.status is None:
-        set_aside = int(np.count_nonzero(index.with_statuses(("duplicate", "rejected"))))
+        set_aside = int(np.count_nonzero(index.shown(dataclasses.replace(chosen, status="duplicate,rejected"))))
     bounds = None
     if on_map.any():
         lat, lon = index.lat[on_map], index.lon[on_map]
@@ -374,7 +396,7 @@ def _inside(index: Index, chosen: ObservationFilter, bbox: tuple[float, float, f
     """The rows of the constats shown (their statuses) inside the box."""
     west, south, east, north = bbox
     with np.errstate(invalid="ignore"):  # NaN (no position) compares False: left out
-        inside = (index.with_statuses(chosen.statuses) & (index.lat >= south) & (index.lat <= north)
+        inside = (index.shown(chosen) & (index.lat >= south) & (index.lat <= north)
                   & (index.lon >= west) & (index.lon <= east))
     return np.flatnonzero(inside)
 
