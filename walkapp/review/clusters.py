@@ -28,9 +28,10 @@ see a change newer than its revision: it reads that constat again at the next re
 One index per filter set without its filters on one column's codes (status, issue, angle, polarity):
 those are masks on the index (Index.shown), so changing the issue on the map reads nothing, and the
 default view, "all" and "rejected and duplicates" share one (the page's "set aside" count needs the
-rejected ones). tests/test_map_clusters.py holds the masks to the filter's SQL. KEPT filter sets in memory, least recently used out first (~25 bytes a constat:
-2.5 MB at 100,000). Each process keeps its own (`walkapp serve --workers N`): the revision is in the
-database, so they agree.
+rejected ones); tests/test_map_clusters.py holds the masks to the filter's SQL. KEPT filter sets in
+memory, least recently used out first (~25 bytes a constat: 2.5 MB at 100,000). Each process keeps
+its own (`walkapp serve --workers N`): the revision is in the database, so they agree. `walkapp
+serve` reads the default view's index at start (`warm`).
 
 The clusters: a grid of CELL_PX pixels at the view's zoom, on Web Mercator pixels of the world (a
 cell holds the same constats whatever the view: the box is widened to whole cells), clusters closer
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import math
 import sqlite3
 import weakref
@@ -76,7 +78,8 @@ ANGLES = gusp.codes("angle")
 POLARITIES = gusp.codes("polarity")  # ("negative", "positive")
 STATUSES = gusp.codes("observation_status")
 OUTCOMES = gusp.codes("outcome")
-UNKNOWN = "inconnu"  # an issue code the taxonomy does not know (never written by the app): still counted
+UNKNOWN = "inconnu"
+log = logging.getLogger("walkapp")  # an issue code the taxonomy does not know (never written by the app): still counted
 
 
 # ---------------------------------------------------------------- the index of one filter set
@@ -289,6 +292,15 @@ class Indexes:
 
 
 INDEXES = Indexes()
+
+
+async def warm() -> None:
+    """`walkapp serve` reads the default view's index at start: the first map opened does not wait
+    for it. A failure here is only a slower first map (it is logged, and the map reads it then)."""
+    try:
+        await INDEXES.get(ObservationFilter())
+    except Exception:  # noqa: BLE001 - never stop the server for this
+        log.warning("the map's index could not be read at start", exc_info=True)
 
 
 # ---------------------------------------------------------------- the page's figures
