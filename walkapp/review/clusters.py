@@ -2,17 +2,19 @@
 /api/v1/observations/clusters) and the map page's figures, from one in-memory index per filter set.
 
 Why arrays in memory, not a GROUP BY in SQL at each request. Measured at 100,000 constats on this
-machine (2 shared cores; benchmarks/map_page.py, figures in benchmarks/README.md):
+machine (2 shared cores, load 5-9; benchmarks/map_page.py, figures in benchmarks/README.md):
 - A grid GROUP BY over the view (cells at the view's zoom, counts per issue and faible/fort) costs
-  what it scans: the whole area at zoom 13 took 125 ms on PostgreSQL and 207 ms on SQLite, over the
-  100 ms budget, and every pan pays it again. The page's 7x4 matrix as a GROUP BY: 75 ms on
-  PostgreSQL, 350-470 ms on SQLite, at every page.
-- The same grouping on numpy arrays of the filtered constats takes a few milliseconds, whatever the
-  view (one pass of comparisons for the box, a sort of the constats in it).
-- Reading the arrays costs about what one GROUP BY costs (~120 ms on PostgreSQL, ~180 ms on SQLite
-  at 100,000): it is done once per filter set, then only the constats that changed are read again.
-  So neither the page nor a view does anything proportional to the number of constats in SQL: the
-  page reads one row (the revision) and takes its figures (`Summary`) from the arrays.
+  what it scans: the whole area at zoom 13 took 125-140 ms on PostgreSQL and 205-215 ms on SQLite,
+  over the 100 ms budget, and every pan pays it again. The page's 7x4 matrix as a GROUP BY: 75 ms
+  on PostgreSQL, 350-470 ms on SQLite, at every page.
+- The same grouping on numpy arrays of the filtered constats: whole requests of 4-30 ms, whatever
+  the view (one pass of comparisons for the box, a sort of the constats in it).
+- Reading the arrays costs about one GROUP BY (100-250 ms on PostgreSQL, as arrays that asyncpg
+  decodes in C; 130-220 ms on SQLite, as tuples): it is done once per filter set, then only the
+  constats that changed are read again. So neither the page nor a view does anything proportional
+  to the number of constats in SQL, nor carries them: the page reads one row (the revision) and
+  takes its figures (`Summary`) from the index, kept with it (after a change, numpy passes over the
+  arrays: a few ms at 100,000).
 
 Staying right: triggers (migration 0011) raise `map_revision` in the same transaction as any change
 of a constat the map shows (or of a walk's date or neighbourhood), and write into `map_change` which
@@ -62,15 +64,15 @@ from ..observations.filters import ALL_STATUSES, ObservationFilter
 from ..tables import MapChange, MapRevision, Observation
 from ..validation import parse_int
 
-CELL_PX = 64
-MERGE_PX = 40
-SINGLES_ZOOM = 19
-MAX_SINGLES = 400
-MAX_VIEW_PX = 4096
+CELL_PX = 64  # the grid's cell, in screen pixels at the view's zoom (a ring is 38-54 px)
+MERGE_PX = 40  # clusters whose centres are closer than this become one
+SINGLES_ZOOM = 19  # from this zoom, every constat its own marker...
+MAX_SINGLES = 400  # ...unless the view holds more (a view stays under 50 KB)
+MAX_VIEW_PX = 4096  # the largest box, in pixels at its zoom, a map shows (a 4K screen)
 MAX_ZOOM = 22
-KEPT = 8
-MEMO = 48
-MAX_PATCH = 5000
+KEPT = 8  # filter sets kept in memory, per process
+MEMO = 48  # masks and figures kept per index
+MAX_PATCH = 5000  # changed constats read again one by one; beyond, the index is read again whole
 _BATCH = 500  # ids per IN (...) when constats are read again
 
 ISSUES = gusp.codes("issue")
@@ -78,8 +80,8 @@ ANGLES = gusp.codes("angle")
 POLARITIES = gusp.codes("polarity")  # ("negative", "positive")
 STATUSES = gusp.codes("observation_status")
 OUTCOMES = gusp.codes("outcome")
-UNKNOWN = "inconnu"
-log = logging.getLogger("walkapp")  # an issue code the taxonomy does not know (never written by the app): still counted
+UNKNOWN = "inconnu"  # an issue code the taxonomy does not know (never written by the app): still counted
+log = logging.getLogger("walkapp")
 
 
 # ---------------------------------------------------------------- the index of one filter set
@@ -281,10 +283,11 @@ class Indexes:
                 if index is None or index.revision != revision:
                     patched = await _patched(index, base, revision) if index is not None else None
                     index = self._indexes[key] = patched or await _build(base, revision)
-        self._indexes[key] = index
         self._indexes.move_to_end(key)
         while len(self._indexes) > self.kept:
-            self._indexes.popitem(last=False)
+            gone, _ = self._indexes.popitem(last=False)
+            for locks in self._locks.values():
+                locks.pop(gone, None)  # filter sets come and go (dates): their locks with them
         return index
 
     def clear(self) -> None:
