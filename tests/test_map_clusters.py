@@ -5,7 +5,6 @@ carries no constat."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import uuid
@@ -175,7 +174,7 @@ def test_views_group_whole_cells_and_merge_neighbours():
     index = clusters.Index(1, np.array([1, 2, 3]), np.array(lat), np.array(lon), np.array([3, 1, 0], np.int8),
                            np.zeros(3, np.int8), np.array([0, 1, 0], np.int8), np.ones(3, np.int8),
                            np.array([-1, -1, 2], np.int8))
-    chosen = dataclasses.replace(ObservationFilter())
+    chosen = ObservationFilter()
     box = (min(lon) - 0.01, lat[0] - 0.01, max(lon) + 0.01, lat[0] + 0.01)
     features = clusters.view(index, chosen, box, zoom)["features"]
     groups = sorted(features, key=lambda f: f["properties"].get("count", 1))

@@ -88,9 +88,9 @@ log = logging.getLogger("walkapp")
 
 @dataclass(frozen=True)
 class Index:
-    """The constats of one filter set (all statuses), as arrays sorted by id. `issue`, `angle`,
-    `polarity`, `status` and `outcome` are indexes in the gusp codes (-1: none or unknown; an
-    unknown issue is len(ISSUES)); `lat`/`lon` are NaN without a position."""
+    """The constats of one base filter set (Indexes.base_filter), as arrays sorted by id. `issue`,
+    `angle`, `polarity`, `status` and `outcome` are indexes in the gusp codes (-1: none or unknown;
+    an unknown issue is len(ISSUES)); `lat`/`lon` are NaN without a position."""
 
     revision: int
     ids: np.ndarray
