@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 PYTEST_ARGS ?= -q -p no:cacheprovider
 
-.PHONY: run test lint install clean-venv
+.PHONY: run test test-one lint install clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,14 +38,24 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check walkapp tests benchmarks
 
 ## make test: lint first (it fails fast), then the whole suite on SQLite and on a PostgreSQL
-## server the suite starts itself
+## server the suite starts itself. The two passes run side by side: most of a pass is spent
+## waiting (a browser, a server, fsync), so together they take little more than the longer one
+## (CI's 30-minute cap). Each pass writes its log, printed whole when both are done.
+TEST_LOGS ?= $(VENV)/test-logs
 test: lint
-	@status=0; \
-	echo "== walkapp tests on SQLite"; \
-	WALKAPP_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
-	echo "== walkapp tests on PostgreSQL"; \
-	WALKAPP_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
+	@mkdir -p $(TEST_LOGS); \
+	echo "== walkapp tests on SQLite and on PostgreSQL, side by side (logs in $(TEST_LOGS))"; \
+	WALKAPP_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS) >$(TEST_LOGS)/sqlite.log 2>&1 & sqlite=$$!; \
+	WALKAPP_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS) >$(TEST_LOGS)/postgres.log 2>&1 & postgres=$$!; \
+	status=0; wait $$sqlite || status=1; wait $$postgres || status=1; \
+	echo "== walkapp tests on SQLite"; cat $(TEST_LOGS)/sqlite.log; \
+	echo "== walkapp tests on PostgreSQL"; cat $(TEST_LOGS)/postgres.log; \
 	exit $$status
+
+## make test-one DB=sqlite|postgres: one pass, its output as it goes
+DB ?= sqlite
+test-one: lint
+	WALKAPP_TEST_DB=$(DB) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

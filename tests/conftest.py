@@ -7,6 +7,7 @@ runs the suite once with each.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -99,9 +100,10 @@ async def database():
 TABLES = ("web_session", "sign_in_failure", "action_event", "action_observation", "action", "api_key",
           "observation_event", "photo", "observation",
           "participant", "stop",
-          "walk", "staff_user", "street", "partner", "neighbourhood")
+          "walk", "staff_user", "street", "partner", "neighbourhood_outline", "neighbourhood")
 TABLES = ("bilan_event", "indicator_value", "assessment", "local_indicator") + TABLES  # the bilan's
 TABLES = ("tfpb_amount", "tfpb_programme") + TABLES  # the TFPB programme's rows go before their partner's
+TABLES = ("read_token",) + TABLES  # staff members' read tokens (walkapp.accounts.tokens)
 
 
 @pytest.fixture(autouse=True)
@@ -223,19 +225,20 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 3
     raise RuntimeError(f"server did not start: {log.read_text()}")
 
 
-@pytest.fixture(scope="session")
-def live_server(test_env, work_dir):
-    """`walkapp serve` on a free loopback port, on the test database: HTTP as a phone speaks it."""
+@contextlib.contextmanager
+def serve(test_env: dict[str, str], work_dir: Path, env: dict[str, str] | None = None, log_name: str = "server.log"):
+    """`walkapp serve` on a free loopback port, on the test database, with `env` added to its
+    environment (settings read at start): {"url": ..., "log": ...}."""
     sys.path.insert(0, str(ROOT / "tests"))
     from pgserver import free_port
 
     port = free_port()
-    log = work_dir / "server.log"
+    log = work_dir / log_name
     with open(log, "w") as out:
         # No blurring worker in it: tests blur photos themselves (walkapp.privacy), and a worker
         # of this server would race with them on the shared database.
         process = subprocess.Popen([sys.executable, "-m", "walkapp", "serve", "--port", str(port)],
-                                   cwd=work_dir, env={**test_env, "WALKAPP_BLUR_IN_SERVER": "0"},
+                                   cwd=work_dir, env={**test_env, "WALKAPP_BLUR_IN_SERVER": "0", **(env or {})},
                                    stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -244,6 +247,13 @@ def live_server(test_env, work_dir):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(test_env, work_dir):
+    """`walkapp serve` on a free loopback port, on the test database: HTTP as a phone speaks it."""
+    with serve(test_env, work_dir) as server:
+        yield server
 
 
 def server_log_problems(log: Path) -> list[str]:

@@ -189,7 +189,7 @@ async def test_a_constat_made_at_1430_reads_1430_everywhere(client, instant, off
     assert rows[0]["Date du constat"] == day and rows[0]["Heure du constat"] == "14:30"
     assert rows[0]["Reçu le"] == f"{day} 14:30"
     properties = geojson["features"][0]["properties"]
-    assert properties["date_constat"] == w3c and properties["recu_le"] == w3c
+    assert properties["observed_at"] == w3c and properties["received_at"] == w3c
     assert "fuseau Europe/Paris" in readme
     # The JSON API and Open311.
     api = (await client.get(f"/api/v1/walks/{walk.id}/observations")).json()

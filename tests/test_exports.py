@@ -112,7 +112,7 @@ async def test_zip_has_exactly_the_filtered_photos_and_their_manifest(client, st
     assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 3
     feature = geo["features"][0]
     assert feature["geometry"] == {"type": "Point", "coordinates": [2.4827, 50.5637]}  # lon, lat
-    assert feature["properties"]["enjeu_libelle"] == DECHETS and feature["properties"]["auteur"] == "Zoé"
+    assert feature["properties"]["issue_label"] == DECHETS and feature["properties"]["author"] == "Zoé"
     assert geo["features"][1]["geometry"] is None  # a constat without a position stays, unplaced
 
     readme = archive.read("LISEZMOI.txt").decode("utf-8")
@@ -170,7 +170,9 @@ async def test_missing_file_is_named_in_the_manifest_and_the_zip_stays_valid(cli
     assert row["Fichiers manquants"] == f"{missing_name} (fichier manquant)"
     assert row["Photos"] == f"{DECHETS}/{lost.id}_Rue-Pasteur_1.jpg" and row["Nombre de photos"] == "2"
     feature = next(f for f in json.loads(archive.read("constats.geojson"))["features"] if f["id"] == lost.id)
-    assert feature["properties"]["fichiers_manquants"] == [missing_name]
+    # The GeoJSON names only the photos the zip holds (photo_urls, as on the site: walkapp.observations.features).
+    kept_name = f"{DECHETS}/{lost.id}_Rue-Pasteur_1.jpg"
+    assert feature["properties"]["photo_urls"] == [kept_name] and feature["properties"]["photo_url"] == kept_name
 
 
 @pytest.mark.parametrize("street, expected", [

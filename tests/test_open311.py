@@ -334,3 +334,181 @@ async def test_csrf_still_guards_everything_else(client, path):
     walk = await make_walk("open")
     response = await client.post(path.replace("/1/", f"/{walk.id}/"), data={"name": "x", "walk": str(walk.id)})
     assert response.status_code == 403 and await ApiKey.count() == 0
+
+
+# ---------------------------------------------------------------- what was done (issue 15)
+
+async def _action(user, constats, problem, state="en_cours", deadline=None, pilot=None):
+    from walkapp.actions.forms import ActionInput
+    from walkapp.actions.services import create_action
+    from walkapp.tables import Partner
+
+    partner = None
+    if pilot:
+        partner = await Partner.objects().where(Partner.name == pilot).first()
+        if partner is None:
+            partner = Partner(name=pilot, kind="ville")
+            await partner.save()
+    return await create_action(ActionInput(axe="dechets", problem=problem, state=state, deadline=deadline,
+                                           pilot=partner.id if partner else None,
+                                           constats=[c.id for c in constats]), user)
+
+
+async def _last_event_at(action, when: dt.datetime) -> None:
+    """Dates an action's latest history row (ActionEvent) at `when`, as if made then."""
+    from walkapp.tables import ActionEvent
+
+    last = await ActionEvent.objects().where(ActionEvent.action == action.id).order_by(
+        ActionEvent.id, ascending=False).first()
+    await ActionEvent.update({ActionEvent.at: when}).where(ActionEvent.id == last.id)
+
+
+async def test_status_tells_what_the_actions_did(client, other_client):
+    from walkapp.actions.services import unlink_constat, update_action
+
+    walk = await make_walk("open")
+    user = await sign_in(client)
+    item = await constat(walk, "validated")
+    alone = await constat(walk, "validated")  # no action: open, nothing to tell
+    first = await _action(user, [item], "Encombrants devant le n° 12, rue d'Aire", deadline=dt.date(2026, 12, 15),
+                          pilot="Ville de Lillers")
+    second = await _action(user, [item], "Sensibiliser au tri", state="realisee", deadline=dt.date(2026, 12, 31),
+                           pilot="Pas-de-Calais Habitat")
+
+    async def read(fmt="json", **params):
+        response = await other_client.get(f"{V2}/requests/{item.id}.{fmt}", params=params)  # the public's read
+        assert response.status_code == 200, response.text
+        return response.json()[0] if fmt == "json" else xml(response).find("request")
+
+    body = await read()
+    assert body["status"] == "open"  # one action still en cours
+    assert body["status_notes"] == (f"Validé. Action n° {first.id} « Encombrants devant le n° 12, rue d'Aire » : "
+                                    f"En cours ; action n° {second.id} « Sensibiliser au tri » : Réalisée.")
+    assert body["agency_responsible"] == "Ville de Lillers, Pas-de-Calais Habitat"
+    assert body["expected_datetime"] == "2026-12-31T23:59:59+01:00"  # the latest échéance, end of its day
+    assert W3C.match(body["updated_datetime"])
+
+    await update_action(first, user, {"state": "realisee"})
+    await _last_event_at(first, dt.datetime(2027, 1, 15, 9, 30, tzinfo=dt.UTC))
+    body = await read()
+    assert body["status"] == "closed" and body["status_notes"].count(": Réalisée") == 2
+    assert body["updated_datetime"] == "2027-01-15T10:30:00+01:00"  # from the actions' history
+    root = await read("xml")
+    assert root.findtext("status") == "closed" and root.findtext("agency_responsible").startswith("Ville de Lillers")
+    assert root.findtext("expected_datetime") == "2026-12-31T23:59:59+01:00"
+    # The spec's status filter says the same, in JSON and XML, for staff and the public.
+    since = {"start_date": "2020-01-01T00:00:00Z"}
+    for reader in (client, other_client):
+        closed = (await reader.get(f"{V2}/requests.json", params={"status": "closed", **since})).json()
+        opened = (await reader.get(f"{V2}/requests.json", params={"status": "open", **since})).json()
+        assert [r["service_request_id"] for r in closed] == [item.id]
+        assert [r["service_request_id"] for r in opened] == [alone.id]
+        assert opened[0]["status_notes"] == "Validé" and opened[0]["agency_responsible"] == ""
+        assert opened[0]["expected_datetime"] is None
+    assert [r.findtext("service_request_id") for r in xml(await other_client.get(
+        f"{V2}/requests.xml", params={"status": "closed", **since}))] == [str(item.id)]
+
+    # An action unlinked: open again, and the unlinking is the latest change.
+    await update_action(first, user, {"state": "en_cours"})
+    await unlink_constat(first, user, item.id)
+    await _last_event_at(first, dt.datetime(2027, 2, 1, 8, 0, tzinfo=dt.UTC))
+    body = await read()
+    assert body["status"] == "closed"  # the action left is Réalisée
+    assert body["status_notes"] == f"Validé. Action n° {second.id} « Sensibiliser au tri » : Réalisée."
+    assert body["updated_datetime"] == "2027-02-01T09:00:00+01:00"
+    assert body["agency_responsible"] == "Pas-de-Calais Habitat"
+    # Rejected or a duplicate: closed whatever its actions.
+    await Observation.update({Observation.status: "duplicate", Observation.duplicate_of: alone.id}).where(
+        Observation.id == item.id)
+    await update_action(second, user, {"state": "en_cours"})
+    body = (await client.get(f"{V2}/requests/{item.id}.json")).json()[0]
+    assert body["status"] == "closed"
+    assert body["status_notes"] == (f"Doublon du constat n° {alone.id}. Action n° {second.id} "
+                                    "« Sensibiliser au tri » : En cours.")
+
+
+async def test_post_with_a_media_photo_goes_through_the_photo_pipeline(client, other_client):
+    from walkapp.privacy import services as privacy
+    from walkapp.tables import Photo
+
+    walk = await make_walk("open")
+    await sign_in(client)
+    key = await make_key(client, walk)
+    photo = PHOTOS / "ok" / "landscape_1.jpg"
+    created = await other_client.post(f"{V2}/requests.json", data=post_fields(key),
+                                      files=[("media", (photo.name, photo.read_bytes(), "image/jpeg"))])
+    assert created.status_code == 201, created.text
+    number = created.json()[0]["service_request_id"]
+    observation = await Observation.objects().where(Observation.id == number).first()
+    assert observation.location_source == "open311"  # the client's position, not a phone's here
+    assert gusp.label("location_source", "open311") == "Position transmise par Open311"
+    rows = await Photo.objects().where(Photo.observation == number)
+    assert len(rows) == 1 and rows[0].width > 0 and rows[0].privacy_state == "pending"  # blurred after the 201
+    store = MediaStore(get_settings().media_dir)
+    assert store.path(rows[0].display_path).is_file() and store.path(rows[0].original_path).is_file()
+    # Its media_url serves the neutral image until the privacy job has blurred it, then the blurred one.
+    item = (await other_client.get(f"{V2}/requests/{number}.json", params={"api_key": key})).json()[0]
+    assert item["media_url"].endswith(f"/{rows[0].id}.jpg")
+    before = await other_client.get(item["media_url"], params={"api_key": key})
+    assert before.status_code == 200 and before.headers["cache-control"] == "no-store"
+    assert await privacy.process_pending(store) == 1
+    after = await other_client.get(item["media_url"], params={"api_key": key})
+    done = await Photo.objects().where(Photo.id == rows[0].id).first()
+    assert done.privacy_state == "done" and after.content == store.path(done.blurred_display_path).read_bytes()
+    # In XML, several photos at once (a multipart form with many media parts).
+    again = await other_client.post(f"{V2}/requests.xml", data=post_fields(key), files=[
+        ("media", (p.name, p.read_bytes(), "image/jpeg")) for p in (PHOTOS / "ok" / "landscape_2.jpg",
+                                                                      PHOTOS / "ok" / "portrait_6.jpg")])
+    assert again.status_code == 201, again.text
+    assert await Photo.count().where(Photo.observation == int(xml(again).findtext("request/service_request_id"))) == 2
+
+
+async def test_post_media_refusals_store_nothing(client, other_client):
+    from walkapp.tables import Photo
+
+    walk = await make_walk("open")
+    await sign_in(client)
+    key = await make_key(client, walk)
+    good = ("media", ("landscape_1.jpg", (PHOTOS / "ok" / "landscape_1.jpg").read_bytes(), "image/jpeg"))
+    cases = [
+        ([("media", ("not-an-image.jpg", (PHOTOS / "bad" / "not-an-image.jpg").read_bytes(), "image/jpeg"))],
+         {}, 415, "n'est pas une photo"),
+        ([("media", ("truncated.jpg", (PHOTOS / "bad" / "truncated.jpg").read_bytes(), "image/jpeg"))], {}, 415,
+         "abîmée"),
+        ([good, ("photo", ("b.jpg", b"x", "image/jpeg"))], {}, 400, "champ media"),
+        ([], {"media": "https://exemple.fr/p.jpg"}, 400, "media_url"),
+        ([good] * 9, {}, 422, "8 photos au plus"),
+    ]
+    for files, extra, code, words in cases:
+        for suffix, check in (("json", assert_json_error), ("xml", assert_xml_error)):
+            check(await other_client.post(f"{V2}/requests.{suffix}", data=post_fields(key, **extra),
+                                          files=files or None), code, words)
+    assert await Observation.count() == 0 and await Photo.count() == 0
+
+
+async def test_keys_of_closed_walks_are_refused(client, other_client):
+    from walkapp.walks.services import set_status
+
+    walk = await make_walk("open")
+    await sign_in(client)
+    key = await make_key(client, walk)
+    assert (await other_client.post(f"{V2}/requests.json", data=post_fields(key))).status_code == 201
+    await set_status(walk, "closed")
+    for suffix, check in (("json", assert_json_error), ("xml", assert_xml_error)):
+        check(await other_client.post(f"{V2}/requests.{suffix}", data=post_fields(key)), 403, "close")
+    assert await Observation.count() == 1
+    # Its constats stay readable by the key (it follows what it posted).
+    assert len((await other_client.get(f"{V2}/requests.json", params={"api_key": key})).json()) == 1
+
+
+async def test_clients_may_not_claim_the_open311_source(client):
+    """location_source "open311" is the server's, for Open311 posts only."""
+    from conftest import csrf_headers
+
+    walk = await make_walk("open")
+    await sign_in(client)
+    response = await client.post(f"/api/v1/walks/{walk.id}/observations", headers=await csrf_headers(client), data={
+        "client_uuid": str(uuid.uuid4()), "issue": "dechets", "angle": "usages", "lat": "50.5637", "lon": "2.4827",
+        "location_source": "open311"})
+    assert response.status_code == 422 and "réservée aux constats reçus par Open311" in response.json()["detail"]
+    assert await Observation.count() == 0

@@ -77,7 +77,7 @@ async def test_schema_documents_the_upload_body_and_our_error_shapes(client):
             assert errors, f"{method} {path} documents no error"
             for status, error in errors.items():
                 refs = {media["schema"].get("$ref") for media in error["content"].values()}
-                expected = "ApiError" if path.startswith("/api/v1/") else "Open311Errors"
+                expected = "ApiError" if path.startswith(("/api/v1/", "/ogc")) else "Open311Errors"
                 assert refs == {f"#/components/schemas/{expected}"}, (method, path, status)
     open311 = schema["components"]["schemas"]["Open311Errors"]
     assert open311["type"] == "array" and open311["items"]["required"] == ["code", "description"]

@@ -5,10 +5,8 @@ with pypdf, and what the public may and may not see."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import re
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +16,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from conftest import PHOTOS, make_user, make_walk, post_form, shown, sign_in
+from tileserver import TileServer
 
 from walkapp.actions import services as actions
 from walkapp.actions.forms import ActionInput
@@ -181,38 +180,6 @@ async def test_a_photo_of_another_walk_is_not_served_by_this_report(client, stor
 
 def markers(svg: str) -> list[str]:
     return re.findall(r'<g class="marker" data-number="(\d+)">', svg)
-
-
-class TileServer:
-    """A tiny tile server on a free loopback port: the same PNG for every /z/x/y.png; counts requests."""
-
-    def __init__(self, delay: float = 0.0):
-        tile = io.BytesIO()
-        Image.new("RGB", (256, 256), (200, 220, 200)).save(tile, "PNG")
-        owner = self
-        self.requests: list[str] = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
-                owner.requests.append(self.path)
-                time.sleep(delay)
-                body = tile.getvalue()
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 async def test_the_map_has_the_route_the_haltes_and_one_numbered_marker_per_constat(store):

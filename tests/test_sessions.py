@@ -254,7 +254,7 @@ async def test_security_headers_on_every_kind_of_response(client):
         assert "'unsafe-eval'" not in csp, path
         assert response.headers["x-content-type-options"] == "nosniff", path
         assert response.headers["x-frame-options"] == "DENY", path
-        assert response.headers["referrer-policy"] == "same-origin", path
+        assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
         assert "camera=(self)" in response.headers["permissions-policy"], path
         assert "strict-transport-security" not in response.headers, path  # over http
 
@@ -275,6 +275,12 @@ def test_tiles_host_in_the_csp():
     assert tiles_source("/tuiles/{z}/{x}/{y}.png") == ""
     csp = content_security_policy("https://{s}.tile.example.org/{z}/{x}/{y}.png", "abc")
     assert "img-src 'self' data: blob: https://*.tile.example.org" in csp and "script-src 'self' 'nonce-abc'" in csp
+    # The service worker fetches the walk's tiles (static/js/sw.js): its fetches need the host too;
+    # pages' don't.
+    assert "connect-src 'self';" in csp
+    worker = content_security_policy("https://{s}.tile.example.org/{z}/{x}/{y}.png", None, worker=True)
+    assert "connect-src 'self' https://*.tile.example.org;" in worker
+    assert "connect-src 'self';" in content_security_policy("/tuiles/{z}/{x}/{y}.png", None, worker=True)
 
 
 async def test_the_map_script_runs_with_the_pages_nonce(client):

@@ -38,6 +38,8 @@ from .exports.controllers import ExportController
 from .observations.controllers import ObservationApi, PhotoFiles
 from .openapi import document
 from .open311.controllers import ApiKeyController, GeoReportController
+from .ogc.controllers import OgcController, QgisStyleController
+from .outline.controllers import OutlineController
 from .review.controllers import ReviewController
 from .privacy.controllers import ErasureController, RedactionController
 from .walks.controllers import JoinController, WalkController
@@ -58,6 +60,7 @@ ROUTES = [
     ExportController,
     GeoReportController,
     ApiKeyController,
+    OutlineController,
     ReviewController,
     ActionController,
     BilanController,
@@ -66,6 +69,8 @@ ROUTES = [
     RestitutionController,
     RedactionController,
     ErasureController,
+    OgcController,
+    QgisStyleController,
 ]
 MAX_FORM_BYTES = 1_000_000  # forms without files; photo uploads set their own limit
 

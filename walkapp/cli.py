@@ -1,4 +1,4 @@
-"""The `walkapp` command: serve, migrate, demo, createuser, backup, restore, check-media,
+"""The `walkapp` command: serve, migrate, demo, createuser, createtoken, backup, restore, check-media,
 export-photos (PRODUCT.md, "External contract")."""
 
 from __future__ import annotations
@@ -88,6 +88,34 @@ async def createuser(args: argparse.Namespace) -> None:
     finally:
         await db.release()
     print(f"createuser: {user.email} ({gusp.label('role', user.role)}) créé")
+
+
+async def createtoken(email: str, name: str | None) -> int:
+    """`walkapp createtoken`: a read token for a staff account, printed alone on standard output
+    (`TOKEN=$(walkapp createtoken --email …)`); what it is goes to standard error."""
+    from . import db
+    from .accounts import tokens
+    from .errors import AppError
+    from .tables import StaffUser
+
+    await db.prepare(pool=False)
+    try:
+        user = await StaffUser.objects().where(
+            (StaffUser.email == email.strip().lower()) & (StaffUser.active == True)  # noqa: E712
+        ).first()
+        if user is None:
+            print(f"createtoken: aucun compte actif avec l'adresse {email}", file=sys.stderr)
+            return 1
+        row, token = await tokens.create_token(user, name or tokens.DEFAULT_NAME)
+    except AppError as error:
+        print(f"createtoken: {' '.join(error.fields.values()) or error.detail}", file=sys.stderr)
+        return 1
+    finally:
+        await db.release()
+    print(f"createtoken: jeton de lecture « {row.name} » de {user.email} ({gusp.label('role', user.role)}) ; "
+          "envoyez-le en « Authorization: Bearer <jeton> » ; il ne sera plus affiché", file=sys.stderr)
+    print(token)
+    return 0
 
 
 async def export_photos(args: argparse.Namespace) -> None:
@@ -315,6 +343,14 @@ def main(argv: list[str] | None = None) -> None:
     p_user.add_argument("--partner", help="partner name, exactly as in the database")
     p_user.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
 
+    p_token = commands.add_parser(
+        "createtoken", help="print a new read token of a staff account (QGIS, scripts)",
+        description="Creates a personal read token for the account and prints it alone on standard output. "
+                    "Sent as `Authorization: Bearer <token>`, it reads the GeoJSON, the OGC API (/ogc/) and the "
+                    "photos with the account's permissions, and never writes. Revoke it on the account page.")
+    p_token.add_argument("--email", required=True, help="the staff account's e-mail")
+    p_token.add_argument("--name", help="what the token is for (default: « Jeton de lecture »)")
+
     p_export = commands.add_parser("export-photos", help="write the photo zip of a walk")
     p_export.add_argument("--walk", type=int, required=True, help="walk id")
     p_export.add_argument("--originals", action="store_true", help="original files instead of display-size images")
@@ -380,6 +416,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(check_media(args.repair, min_age)))
     elif args.command == "createuser":
         asyncio.run(createuser(args))
+    elif args.command == "createtoken":
+        sys.exit(asyncio.run(createtoken(args.email, args.name)))
     elif args.command == "backup":
         backup(args.out)
     elif args.command == "export-photos":

@@ -87,3 +87,11 @@ def iso(value: Any) -> str | None:
     """ISO 8601 with the site's offset, to the second, for machines: 2026-11-25T14:30:00+01:00."""
     instant = local(value)
     return instant.replace(microsecond=0).isoformat() if instant else None
+
+
+def end_of_day(day: dt.date | None) -> dt.datetime | None:
+    """The last second of a calendar day in the site's zone, in UTC: a deadline ("by 31/12") as an
+    instant for machine formats (Open311's expected_datetime reads 2026-12-31T23:59:59+01:00)."""
+    if day is None:
+        return None
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone()).astimezone(dt.UTC)

@@ -150,7 +150,11 @@ LOCATION_SOURCES: tuple[Term, ...] = (
     Term("exif", "Position de la photo"),
     Term("manual", "Position corrigée à la main"),
     Term("stop", "Position de la halte"),
+    # Set by the server for a constat posted through Open311 with lat/long: the client's position,
+    # not one this site's phones measured (a client may not send it as its own location_source).
+    Term("open311", "Position transmise par Open311"),
 )
+OPEN311_SOURCE = "open311"
 
 WALK_STATUSES: tuple[Term, ...] = (
     Term("planned", "Prévue"),

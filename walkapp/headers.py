@@ -1,13 +1,20 @@
 """The security headers of every response, in one place (a Litestar `before_send` hook).
 
 - Content-Security-Policy: scripts, styles, images, fetches only from the site itself, plus the
-  map's tile server for images; inline scripts only with this response's nonce (`csp_nonce()` in
-  templates: folium's map script); no framing (`frame-ancestors 'none'`), no plugins.
+  map's tile server for images, and for fetches in the service worker's own CSP (the one on
+  /sw.js: it fetches the walk's tiles and passes the map's tile requests on, static/js/sw.js;
+  pages have no need, and every feed poll would carry the longer header); inline scripts only
+  with this response's nonce (`csp_nonce()` in templates: folium's map script); no framing
+  (`frame-ancestors 'none'`), no plugins.
   Styles allow 'unsafe-inline': the templates colour tiles, badges and legends with `style="--c: …"`
   attributes, and Leaflet positions its panes with inline styles; a style cannot run code.
 - X-Content-Type-Options: nosniff (uploaded photos are never read as HTML or script),
-  X-Frame-Options: DENY (browsers without frame-ancestors), Referrer-Policy: same-origin (join
-  links carry their secret in the path), Permissions-Policy: camera and geolocation for the site only.
+  X-Frame-Options: DENY (browsers without frame-ancestors), Referrer-Policy:
+  strict-origin-when-cross-origin: join links carry their secret in the path, so another site gets
+  the site's origin only, never a path; and the tile server gets that origin, which is how a web
+  map identifies itself to it (OpenStreetMap's tile policy asks for a Referer and forbids a policy
+  that suppresses it: a page cannot set its User-Agent). Permissions-Policy: camera and
+  geolocation for the site only.
 - Strict-Transport-Security on https responses.
 - Cache-Control: no-store on every answer to a signed-in staff user but static files, so staff pages
   never rest in a browser or service worker cache (static/js/sw.js honours it).
@@ -42,15 +49,18 @@ def tiles_source(tiles_url: str) -> str:
     return f"{parts.scheme}://{'.'.join(labels)}"
 
 
-def content_security_policy(tiles_url: str, nonce: str | None) -> str:
+def content_security_policy(tiles_url: str, nonce: str | None, worker: bool = False) -> str:
+    """`worker`: the service worker's, which fetches from the tile server too."""
     script = "'self'" + (f" 'nonce-{nonce}'" if nonce else "")
-    images = " ".join(filter(None, ["'self'", "data:", "blob:", tiles_source(tiles_url)]))
+    tiles = tiles_source(tiles_url)
+    images = " ".join(filter(None, ["'self'", "data:", "blob:", tiles]))
+    fetches = " ".join(filter(None, ["'self'", tiles if worker else ""]))
     return "; ".join([
         "default-src 'self'",
         f"script-src {script}",
         "style-src 'self' 'unsafe-inline'",
         f"img-src {images}",
-        "connect-src 'self'",
+        f"connect-src {fetches}",
         "font-src 'self'",
         "worker-src 'self'",
         "manifest-src 'self'",
@@ -77,16 +87,18 @@ def csp_nonce(context) -> str:
 
 def security_headers(tiles_url: str):
     """The before_send hook, for the app's tile server."""
-    shared = (STATIC_PATH + "/", url("service_worker"))
+    worker = url("service_worker")
+    shared = (STATIC_PATH + "/", worker)
 
     async def before_send(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start" or scope["type"] != "http":
             return
         headers = MutableScopeHeaders.from_message(message)
-        headers["Content-Security-Policy"] = content_security_policy(tiles_url, scope.get(NONCE_KEY))  # type: ignore[call-overload]
+        headers["Content-Security-Policy"] = content_security_policy(
+            tiles_url, scope.get(NONCE_KEY), scope.get("path") == worker)  # type: ignore[call-overload]
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "same-origin"
+        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         headers["Permissions-Policy"] = "camera=(self), geolocation=(self), microphone=(), payment=(), usb=()"
         if scope.get("scheme") == "https":
             headers["Strict-Transport-Security"] = HSTS

@@ -33,8 +33,9 @@ from litestar.routes import HTTPRoute
 
 from . import gusp
 from .errors import SENTENCES
-from .observations.controllers import MAX_PHOTOS
+from .observations.schemas import MAX_PHOTOS
 from .observations.schemas import MAX_DESCRIPTION, MAX_STREET
+from .ogc import services as ogc
 from .web import ERRORS_OPT, JSON, OPEN311
 
 READS = ("GET", "HEAD")
@@ -42,7 +43,7 @@ READS = ("GET", "HEAD")
 API_READ_ERRORS = (400, 401, 403, 404)
 API_WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 OPEN311_READ_ERRORS = (400, 403, 404)
-OPEN311_WRITE_ERRORS = (400, 403, 404, 413)
+OPEN311_WRITE_ERRORS = (400, 403, 404, 409, 413, 415, 422)  # 409: a planned walk; 415, 422: a media photo
 
 BEARER = "participant"
 
@@ -200,14 +201,37 @@ OPEN311_POST = Schema(
         "media_url": _string("Adresse d'une photo, recopiée dans le commentaire.", format="uri"),
     },
 )
+OPEN311_MULTIPART = Schema(
+    type=OpenAPIType.OBJECT, required=OPEN311_POST.required,
+    properties={**OPEN311_POST.properties, "media": Schema(
+        type=OpenAPIType.ARRAY, max_items=MAX_PHOTOS, items=_string(format="binary", content_media_type="image/jpeg"),
+        description=f"Photos (JPEG, PNG, HEIC…), {MAX_PHOTOS} au plus : floutées avant d'être montrées.")})
 OPEN311_POST_BODY = RequestBody(required=True, content={
     "application/x-www-form-urlencoded": OpenAPIMediaType(schema=OPEN311_POST),
-    "multipart/form-data": OpenAPIMediaType(schema=OPEN311_POST)})
+    "multipart/form-data": OpenAPIMediaType(schema=OPEN311_MULTIPART)})
 
 SERVICE_NAME = _path("name", _string(enum=[f"{code}.{fmt}" for code in gusp.codes("issue") for fmt in ("json", "xml")]),
                      "L'enjeu, suivi du format : dechets.json, dechets.xml…")
 REQUEST_NAME = _path("name", _string(pattern=r"^[1-9][0-9]{0,9}\.(json|xml)$"),
                      "Le numéro du constat, suivi du format : 12.json, 12.xml.")
+
+OGC_FORMAT = _query("f", _string(enum=["json"]), "Format : json (le seul servi).")
+OGC_ITEMS = [
+    _query("bbox", _string(pattern=r"^[^,]+(,[^,]+){3}([^,]*,[^,]+){0,2}$"),
+           "Zone ouest,sud,est,nord en degrés décimaux (CRS84 : longitude, latitude)."),
+    _query("bbox-crs", _string(enum=[ogc.CRS84]), "Système de la zone : CRS84 seulement."),
+    _query("crs", _string(enum=[ogc.CRS84]), "Système des coordonnées : CRS84 seulement."),
+    _query("datetime", _string(), "Moment du constat : un instant ou une date (2026-11-25, 2026-11-25T14:30:00Z), "
+                                  "ou un intervalle début/fin, « .. » pour une borne ouverte."),
+    _query("limit", Schema(type=OpenAPIType.INTEGER, minimum=1, maximum=ogc.MAX_LIMIT, default=ogc.DEFAULT_LIMIT),
+           f"Constats par page ({ogc.DEFAULT_LIMIT} par défaut ; au-delà de {ogc.MAX_LIMIT}, {ogc.MAX_LIMIT})."),
+    _query("offset", Schema(type=OpenAPIType.INTEGER, minimum=0, default=0),
+           "Rang du premier constat de la page (le lien « next » le donne)."),
+    OGC_FORMAT,
+    *GEOJSON_FILTERS,
+]
+OGC_COLLECTION = _path("collection_id", _string(enum=[ogc.COLLECTION]), "La collection : constats (la seule).")
+OGC_FEATURE = _path("feature_id", _string(pattern=r"^[1-9][0-9]{0,9}$"), "Le numéro du constat.")
 
 # (method, path) -> what to add to the generated operation (a parameter replaces its namesake).
 INPUTS: dict[tuple[str, str], dict] = {
@@ -220,6 +244,14 @@ INPUTS: dict[tuple[str, str], dict] = {
     ("GET", "/open311/v2/requests/{name}"): {"parameters": [REQUEST_NAME, API_KEY]},
     ("POST", "/open311/v2/requests.json"): {"request_body": OPEN311_POST_BODY},
     ("POST", "/open311/v2/requests.xml"): {"request_body": OPEN311_POST_BODY},
+    ("GET", "/ogc"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/api"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/conformance"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/collections"): {"parameters": [OGC_FORMAT]},
+    ("GET", "/ogc/collections/{collection_id}"): {"parameters": [OGC_COLLECTION, OGC_FORMAT]},
+    ("GET", "/ogc/collections/{collection_id}/items"): {"parameters": [OGC_COLLECTION, *OGC_ITEMS]},
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): {
+        "parameters": [OGC_COLLECTION, OGC_FEATURE, OGC_FORMAT]},
 }
 
 
@@ -262,7 +294,9 @@ def document(app: Litestar) -> OpenAPI:
     components.schemas = {**(components.schemas or {}), **dict(ERROR_SCHEMAS.values())}
     components.security_schemes = {**(components.security_schemes or {}), BEARER: SecurityScheme(
         type="http", scheme="bearer",
-        description="Le jeton de participant reçu en rejoignant la marche, ou un jeton d'API.")}
+        description="Le jeton de participant reçu en rejoignant la marche, ou un jeton de lecture personnel "
+                    "(wrt.…, page « Mon compte » ou walkapp createtoken) : il lit avec les droits de son "
+                    "propriétaire et ne modifie rien.")}
     openapi.components = components
     found = set()
     for method, path, operation, opt in _operations(app, openapi):

@@ -18,6 +18,8 @@ Decisions (PRODUCT.md: "Who uses it", flow 3 "Review", "Privacy"):
 - A constat goes only into an open walk, for everyone and by every route (field page, JSON API,
   Open311 key): a planned walk answers 409 ("not yet open"), a closed one 403. Its author edits or
   deletes it while the walk is open.
+- The neighbourhood's perimeter (walkapp.outline) is imported by coordinators only; whoever reads
+  a map ("map.see") reads it (it is the State's open data, drawn on every map).
 - Participants (this browser's joined walks, or one Bearer participant token) see the walks they
   joined, nothing else, except the photos of the walk a joined follow-up walk follows (its
   "À revoir" list shows them; not the earlier constats' pages, nor who made them). An Open311 key
@@ -27,7 +29,11 @@ Who is acting (`Actor`) is resolved once per request by `ActorMiddleware` and ke
 (`scope["auth"]`; `scope["user"]` is its staff user). Bearer rule, the one place it lives: a
 request whose Authorization header has the Bearer scheme is authenticated by that token only,
 never by the cookie, even when the token is blank (then it is anonymous); CSRF is skipped for
-exactly those requests (security.CSRFUnlessBearer calls `bearer_token` too).
+exactly those requests (security.CSRFUnlessBearer calls `bearer_token` too). The token is a
+participant's (its walk), or a staff member's read token (`wrt.…`, walkapp.accounts.tokens): then
+the Actor is its owner, with `read_only` set, and only GET and HEAD pass (403 for any other method,
+before the handler runs: a read token never authorises a write); an unknown or revoked read token
+is a 401. Errors of Bearer requests are JSON whatever the route (web.error_shape).
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ class Actor:
     participants: Mapping[int, int] = field(default_factory=dict)
     api_key: ApiKey | None = None
     bearer: bool = False
+    # A staff member's read token (`user` is its owner): GET and HEAD only (resolve_actor).
+    read_only: bool = False
     # The walks that the walks of `participants` follow (marche de suivi): their constats are
     # re-visited, so their photos are shown on the follow-up's page (rule "photo.see").
     followed: frozenset[int] = frozenset()
@@ -136,12 +144,36 @@ async def _participations(tokens: Mapping[str, str]) -> tuple[dict[int, int], fr
     return {row["walk"]: row["id"] for row in kept}, frozenset(row["follows"] for row in kept if row["follows"])
 
 
+READS = frozenset({"GET", "HEAD"})
+READ_ONLY = "Un jeton de lecture ne sert qu'à lire (GET) : il n'autorise aucune modification. Rien n'a changé."
+UNKNOWN_READ_TOKEN = ("Jeton de lecture inconnu ou révoqué : créez-en un autre sur la page « Mon compte » "
+                      "(ou avec walkapp createtoken).")
+
+
+async def _read_token_actor(connection: ASGIConnection, token: str) -> Actor:
+    """A staff member's read token (walkapp.accounts.tokens): the owner's Actor, for reads only.
+    An unknown or revoked one is a 401 whatever the route (RFC 6750's invalid_token), a write a 403."""
+    from .accounts.tokens import owner_of
+
+    user = await owner_of(token)
+    if user is None:
+        raise SignInRequired(UNKNOWN_READ_TOKEN, code="invalid_token",
+                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if connection.scope.get("method") not in READS:
+        raise Forbidden(READ_ONLY, code="read_only_token")
+    return Actor(user=user, bearer=True, read_only=True)
+
+
 async def resolve_actor(connection: ASGIConnection) -> Actor:
     token = bearer_token(connection.headers.get("authorization"))
     if token is not None:
         # Authenticated by the token alone: such requests skip CSRF, so no cookie may count.
         if not token or len(token) > MAX_TOKEN:
             return Actor(bearer=True)
+        from .accounts.tokens import is_read_token
+
+        if is_read_token(token):
+            return await _read_token_actor(connection, token)
         row = await Participant.select(Participant.id, Participant.walk, Participant.walk.follows.as_alias(
             "follows")).where(Participant.token == token).first()
         return Actor(participants={row["walk"]: row["id"]} if row else {}, bearer=True,
@@ -288,6 +320,10 @@ RULES: dict[str, Rule] = {
     "photos.zip_originals": _rule({COORDINATOR}, "Les photos originales (avec leur position GPS) sont réservées aux "
                                   "coordinateurs : téléchargez la taille d'affichage.",
                                   "Connectez-vous pour télécharger les photos."),
+    # The neighbourhood's perimeter (walkapp.outline): coordinators import it from the official
+    # QPV contours; it is drawn on every map anyone reading a map sees ("map.see").
+    "neighbourhood.outline": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} importent le périmètre d'un quartier.",
+                                   "Connectez-vous pour importer le périmètre du quartier."),
     # Open311 keys
     "apikeys.manage": _rule({COORDINATOR}, f"{COORDINATORS_ONLY} gèrent les clés d'API Open311.",
                             "Connectez-vous pour gérer les clés d'API."),

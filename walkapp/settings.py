@@ -7,7 +7,10 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .tiles import DEFAULT_MAX_TILES
 
 DEFAULT_DATABASE_URL = "sqlite:///walkapp.sqlite"
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -58,6 +61,10 @@ class Settings:
     # Whether `walkapp serve` processes blur photos (WALKAPP_BLUR_IN_SERVER=0: no; then run
     # `walkapp blur-pending` from elsewhere, as the test suite's live server does).
     blur_in_server: bool = True
+    # The tiles a phone keeps for the walk's area (walkapp.tiles): "area" (fetched in advance),
+    # "viewed" (kept as the maps show them) or "off"; and how many at most.
+    offline_tiles: str = "viewed"
+    offline_tiles_max: int = DEFAULT_MAX_TILES
 
     @classmethod
     def from_env(cls, env: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -73,7 +80,46 @@ class Settings:
         timezone = site_timezone(env.get("WALKAPP_TIMEZONE") or DEFAULT_TIMEZONE)
         retention = retention_days(env.get("WALKAPP_ORIGINALS_RETENTION_DAYS") or "")
         blur_in_server = (env.get("WALKAPP_BLUR_IN_SERVER") or "1").strip().lower() not in ("0", "no", "false", "off")
-        return cls(database, media_dir, secret, tiles_url, attribution, timezone, retention, blur_in_server)
+        offline = offline_tiles_mode(env.get("WALKAPP_TILES_OFFLINE") or "", tiles_url)
+        offline_max = offline_tiles_max(env.get("WALKAPP_TILES_OFFLINE_MAX") or "")
+        return cls(database, media_dir, secret, tiles_url, attribution, timezone, retention, blur_in_server,
+                   offline, offline_max)
+
+
+# Servers whose usage policy forbids fetching tiles in advance for offline use
+# (https://operations.osmfoundation.org/policies/tiles/, "Bulk downloading").
+NO_PREFETCH_HOSTS = ("tile.openstreetmap.org",)
+OFFLINE_TILES_LIMIT = 5000  # beyond this, whatever the server, it is a bulk download
+
+
+def offline_tiles_mode(raw: str, tiles_url: str) -> str:
+    """WALKAPP_TILES_OFFLINE: area | viewed | off. Unset: "area" for the site's own tiles (a
+    relative WALKAPP_TILES_URL), "viewed" for any other server. "area" is refused for a server
+    whose policy forbids prefetching (OpenStreetMap's)."""
+    host = urlsplit(tiles_url).hostname or ""
+    value = raw.strip().lower() or ("area" if not host else "viewed")
+    if value not in ("area", "viewed", "off"):
+        raise SettingsError(f"WALKAPP_TILES_OFFLINE: area, viewed or off, not {raw!r}")
+    if value == "area" and any(host == h or host.endswith("." + h) for h in NO_PREFETCH_HOSTS):
+        raise SettingsError(
+            f"WALKAPP_TILES_OFFLINE=area: {host} forbids fetching tiles in advance for offline use "
+            "(https://operations.osmfoundation.org/policies/tiles/); use viewed, or a tile server that allows it")
+    return value
+
+
+def offline_tiles_max(raw: str) -> int:
+    """WALKAPP_TILES_OFFLINE_MAX: how many tiles a phone keeps for a walk, 1 to 5000 (default:
+    walkapp.tiles.DEFAULT_MAX_TILES)."""
+    if not raw.strip():
+        return DEFAULT_MAX_TILES
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= OFFLINE_TILES_LIMIT:
+        raise SettingsError(
+            f"WALKAPP_TILES_OFFLINE_MAX: a number of tiles from 1 to {OFFLINE_TILES_LIMIT}, not {raw!r}")
+    return value
 
 
 def retention_days(raw: str) -> int | None:

@@ -159,6 +159,10 @@ class Observation(Table, tablename="observation"):
                             help_text="Le constat plus ancien que celui-ci revoit (marche de suivi).")
     outcome = Varchar(length=16, choices=gusp.Outcome, null=True, default=None,
                       help_text="Évolution constatée en revoyant : resolu, ameliore, inchange, degrade.")
+    # walkapp.outline: set when the constat is written or placed again, recomputed on import.
+    outside_perimeter = Boolean(null=True, default=None,
+                                help_text="Hors du périmètre du quartier (à plus de 20 m de son contour) ; "
+                                          "vide : pas de contour importé ou pas de position.")
 
 
 class ObservationEvent(Table, tablename="observation_event"):
@@ -372,6 +376,42 @@ class BilanEvent(Table, tablename="bilan_event"):
 
 
 ALL_TABLES += (LocalIndicator, IndicatorValue, Assessment, BilanEvent)
+
+
+# ---------------------------------------------------------------- read tokens (walkapp.accounts.tokens)
+
+class ReadToken(Table, tablename="read_token"):
+    """A staff member's personal read token (QGIS, a script): `Authorization: Bearer <token>` reads
+    what its owner reads, and never writes. Only its SHA-256 is kept; the token is shown once."""
+
+    name = Varchar(length=120, help_text="À quoi sert le jeton, ex. « QGIS du service urbanisme ».")
+    token_hash = Varchar(length=64, unique=True, secret=True, help_text="SHA-256 du jeton.")
+    prefix = Varchar(length=16, help_text="Début du jeton, pour le reconnaître.")
+    user = ForeignKey(StaffUser, null=False, on_delete=OnDelete.cascade, index=True,
+                      help_text="Propriétaire : le jeton lit ce que ce compte lit.")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None, help_text="Dernière utilisation (à quelques minutes près).")
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+ALL_TABLES += (ReadToken,)
+# ---------------------------------------------------------------- the QPV outline (walkapp.outline)
+
+class NeighbourhoodOutline(Table, tablename="neighbourhood_outline"):
+    """A neighbourhood's perimeter, imported by a coordinator from the official QPV contours
+    (GeoJSON). Its own table: pages that join a neighbourhood never carry its geometry."""
+
+    neighbourhood = ForeignKey(Neighbourhood, null=False, unique=True, on_delete=OnDelete.cascade)
+    geometry = Text(help_text="Contour tel qu'importé : GeoJSON Polygon ou MultiPolygon, WGS 84.")
+    drawn = Text(help_text="Contour simplifié (à ~1 m) que dessinent les cartes, GeoJSON.")
+    source = Varchar(length=300, default="", help_text="Fichier importé et quartier qu'il y désignait.")
+    vertices = Integer(default=0, help_text="Nombre de sommets du contour importé.")
+    area_ha = DoublePrecision(null=True, default=None, help_text="Surface, en hectares.")
+    imported_by = ForeignKey(StaffUser, null=True, default=None, on_delete=OnDelete.set_null)
+    imported_at = Timestamptz(default=TimestamptzNow())
+
+
+ALL_TABLES += (NeighbourhoodOutline,)
 
 
 # ---------------------------------------------------------------- the map's clusters (walkapp.review.clusters)

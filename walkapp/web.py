@@ -136,6 +136,8 @@ def error_shape(request: Request) -> str:
     if shape == PAGE and "application/json" in request.headers.get("accept", "") \
             and not request.headers.get("hx-request"):
         shape = JSON  # a script asked a page's URL for JSON
+    if shape == PAGE and policy.bearer_token(request.headers.get("authorization")) is not None:
+        shape = JSON  # a program with a token (QGIS fetching a photo): no sign-in page for it
     return shape
 
 

@@ -16,6 +16,8 @@
   var OBSERVATIONS_URL = root.dataset.observationsUrl;
   var CSRF_URL = root.dataset.csrfUrl;
   var SERVICE_WORKER_URL = root.dataset.serviceWorkerUrl;
+  // The walk's map tiles for the service worker to keep (walkapp/tiles.py); null: none.
+  var TILES_AREA = root.dataset.tilesArea ? JSON.parse(root.dataset.tilesArea) : null;
   var DB_NAME = "walkapp";
   var STORE = "outbox";
   var DRAFTS = "drafts";  // the open form of each walk, so that a reload loses nothing
@@ -425,10 +427,14 @@
     suggestStop();
     if (!window.L) return;
     if (!map) {
-      map = L.map("mini-map", { zoomControl: true, attributionControl: true }).setView([position.lat, position.lon], 18);
-      var tiles = L.tileLayer(root.dataset.tilesUrl, { maxZoom: 19, attribution: root.dataset.tilesAttribution });
+      // At the highest zoom the phone keeps offline (18 unless the area's cap dropped it).
+      var zoom = TILES_AREA ? TILES_AREA.zoom : 18;
+      map = L.map("mini-map", { zoomControl: true, attributionControl: true }).setView([position.lat, position.lon], zoom);
+      // r: "" as walkapp/tiles.py writes the URLs the worker keeps (no "@2x" on a {r} server).
+      var tiles = L.tileLayer(root.dataset.tilesUrl, { maxZoom: 19, r: "", attribution: root.dataset.tilesAttribution });
       tiles.on("tileerror", function () { positionStatus.dataset.noTiles = "1"; });
       tiles.addTo(map);
+      if (window.walkappOutline) walkappOutline.attach(map, root); // the quartier's perimeter (data-outline)
       marker = L.marker([position.lat, position.lon], { draggable: true, keyboard: true, title: "Position du constat" }).addTo(map);
       marker.on("dragend", function () {
         var p = marker.getLatLng();
@@ -755,6 +761,21 @@
       if (navigator.serviceWorker.controller) keepThisPage();
       else navigator.serviceWorker.addEventListener("controllerchange", keepThisPage, { once: true });
     }).catch(function () {});
+    // The map tiles of this walk's area: the worker keeps them (static/js/sw.js). With the phone's
+    // data saver on, nothing is fetched in advance: only the tiles the map shows are kept.
+    if (TILES_AREA) {
+      var area = TILES_AREA;
+      if (area.mode === "area" && navigator.connection && navigator.connection.saveData) {
+        area = Object.assign({}, area, { mode: "viewed" });
+      }
+      navigator.serviceWorker.addEventListener("message", function (event) {
+        if (event.data && event.data.type === "tiles-kept") root.dataset.tilesKept = event.data.kept + "/" + event.data.wanted;
+      });
+      navigator.serviceWorker.startMessages();
+      navigator.serviceWorker.ready.then(function (registration) {
+        if (registration.active) registration.active.postMessage({ type: "tiles", area: area });
+      }).catch(function () {});
+    }
   }
   if (openButton) restoreDraft();
   renderOutbox().then(function () { sendDue(false); });

@@ -34,6 +34,8 @@
       maxZoom: 19, attribution: element.dataset.tilesAttribution
     }).addTo(map);
     element.walkMap = map; // for the browser tests, which turn pixels into coordinates
+    // The quartier's perimeter (data-outline or data-outline-url): static/js/outline.js.
+    if (window.walkappOutline) walkappOutline.attach(map, element);
     return map;
   }
 
@@ -157,6 +159,9 @@
           element.dataset.centreLat = option.dataset.centreLat;
           element.dataset.centreLon = option.dataset.centreLon;
         }
+        if (option && option.dataset.outlineUrl) element.dataset.outlineUrl = option.dataset.outlineUrl;
+        else delete element.dataset.outlineUrl;
+        if (window.walkappOutline) walkappOutline.attach(map, element);
         if (!draw().length) fit([]);
       });
     }

@@ -1,4 +1,4 @@
-"""Sign-in and sign-out, one's password, and the coordinator's list of accounts."""
+"""Sign-in and sign-out, one's password and read tokens, and the coordinator's list of accounts."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 
-from ..errors import NotFound
+from ..errors import Invalid, NotFound
 from ..policy import allowed
 from ..sessions import end_sessions, open_session_counts, session_id
 from ..tables import StaffUser
-from ..urls import url
+from ..urls import absolute, url
 from ..web import redirect, render
-from . import throttle
+from . import throttle, tokens
 from .services import AccountError, authenticate, change_password, staff_accounts
 
 FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -70,6 +70,17 @@ class AccountController(Controller):
 PASSWORD_PAGE = "accounts/password.html"
 
 
+async def _account_page(request: Request, block: str | None = None, status_code: int = 200,
+                        **context: object) -> Template:
+    """The account page (password, read tokens), or one of its blocks for htmx."""
+    context.setdefault("errors", {})
+    context.setdefault("done", None)
+    context.setdefault("token_errors", {})
+    return render(request, PASSWORD_PAGE, block=block, status_code=status_code,
+                  tokens=await tokens.tokens_of(request.user), ogc_url=absolute(request.base_url, "ogc.landing"),
+                  **context)
+
+
 def _ended(count: int) -> str:
     if not count:
         return "aucune session ouverte"
@@ -86,7 +97,22 @@ class StaffAccountController(Controller):
 
     @get("/compte", name="account.page")
     async def password_page(self, request: Request) -> Template:
-        return render(request, PASSWORD_PAGE, errors={}, done=None)
+        return await _account_page(request)
+
+    @post("/compte/jetons", name="account.tokens.create", status_code=200)
+    async def create_token(self, request: Request, data: Annotated[dict[str, str], FormBody]) -> Template:
+        """A read token for QGIS or a script: shown in this answer only (walkapp.accounts.tokens)."""
+        try:
+            row, token = await tokens.create_token(request.user, data.get("name", ""))
+        except Invalid as error:
+            return await _account_page(request, block="tokens", status_code=422, token_errors=error.fields,
+                                       token_name=(data.get("name") or "")[:tokens.MAX_NAME])
+        return await _account_page(request, block="tokens", status_code=201, new_token=token, new_token_row=row)
+
+    @post("/compte/jetons/{token_id:int}/revoquer", name="account.tokens.revoke", status_code=200)
+    async def revoke_token(self, request: Request, token_id: FromPath[int]) -> Response:
+        await tokens.revoke(request.user, token_id)
+        return redirect(request, url("account.page") + "#tokens")
 
     @post("/compte/mot-de-passe", name="account.password", status_code=200)
     async def change_password(self, request: Request, data: Annotated[dict[str, str], FormBody]) -> Template:
@@ -94,9 +120,9 @@ class StaffAccountController(Controller):
             ended = await change_password(request.user, data.get("current", ""), data.get("new", ""),
                                           data.get("confirm", ""), keep_session=session_id(request))
         except AccountError as error:
-            return render(request, PASSWORD_PAGE, block="form", status_code=422, errors=error.errors, done=None)
+            return await _account_page(request, block="form", status_code=422, errors=error.errors)
         done = "Mot de passe changé." + (f" Autres sessions : {_ended(ended)}." if ended else "")
-        return render(request, PASSWORD_PAGE, block="form", errors={}, done=done)
+        return await _account_page(request, block="form", done=done)
 
     @get("/comptes", name="accounts.list", guards=[allowed("accounts.manage")])
     async def accounts_page(self, request: Request) -> Template:
@@ -107,11 +133,14 @@ class StaffAccountController(Controller):
           guards=[allowed("accounts.manage")], status_code=200)
     async def end_user_sessions(self, request: Request, user_id: FromPath[int]) -> Template:
         """A lost phone, a departed agent: every session of the account ends now (the caller's own
-        too, when they end their own: they sign in again)."""
+        too, when they end their own: they sign in again), and its read tokens are revoked."""
         user = await StaffUser.objects().where(StaffUser.id == user_id).first()
         if user is None:
             raise NotFound("Ce compte n'existe pas.")
         ended = await end_sessions(user.id)
-        done = f"{user.display_name} : {_ended(ended)}."
+        revoked = await tokens.revoke_all(user.id)
+        plural = "s" if revoked > 1 else ""
+        done = f"{user.display_name} : {_ended(ended)}" + (
+            f", {revoked} jeton{plural} de lecture révoqué{plural}." if revoked else ".")
         return render(request, "accounts/list.html", block="accounts", users=await staff_accounts(),
                       sessions=await open_session_counts(), done=done)

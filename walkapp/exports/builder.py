@@ -21,7 +21,9 @@ from zipstream import ZIP_STORED, ZipStream
 
 from ..errors import AppError
 from .. import clock, gusp
+from ..observations.features import constat_select
 from ..observations.filters import ObservationFilter, apply
+from ..revisits.services import latest_outcomes
 from ..privacy import services as privacy
 from ..storage import MediaStore
 from ..tables import Neighbourhood, Observation, Photo, Walk
@@ -68,6 +70,8 @@ class ExportPlan:
     walk_title: str | None
     exported_at: dt.datetime
     file_day: dt.date
+    base_url: str | None = None
+    latest_outcomes: dict[int, str] = field(default_factory=dict)  # constat id -> its latest re-visit's outcome
 
     @property
     def photos(self) -> list[PhotoEntry]:
@@ -93,23 +97,18 @@ class ExportError(AppError):
         return self.detail
 
 
-async def collect(filter: ObservationFilter, originals: bool, now: dt.datetime | None = None) -> ExportPlan:
-    """Reads the constats the filter selects (in constat number order) and their photo rows."""
+async def collect(filter: ObservationFilter, originals: bool, now: dt.datetime | None = None,
+                  base_url: str | None = None) -> ExportPlan:
+    """Reads the constats the filter selects (in constat number order) and their photo rows.
+    `base_url`: the site's address, for each constat's link in constats.geojson (none from the
+    command line)."""
     now = now or clock.now()
     walk = None
     if filter.walk is not None:
         walk = await Walk.objects().where(Walk.id == filter.walk).first()
         if walk is None:
             raise ExportError("Cette marche n'existe pas.", 404)
-    query = Observation.select(
-        *Observation.all_columns(),
-        Observation.walk.title.as_alias("walk_title"),
-        Observation.walk.date.as_alias("walk_date"),
-        Observation.walk.neighbourhood.name.as_alias("neighbourhood_name"),
-        Observation.participant.display_name.as_alias("author"),
-        Observation.stop.name.as_alias("stop_name"),
-    )
-    observations = await apply(query, filter.where()).order_by(Observation.id)
+    observations = await apply(constat_select(), filter.where()).order_by(Observation.id)
     rows = [ConstatRow(o) for o in observations]
     by_id = {row.data["id"]: row for row in rows}
     ids = list(by_id)
@@ -127,8 +126,9 @@ async def collect(filter: ObservationFilter, originals: bool, now: dt.datetime |
                                          photo_member(row.data["issue"], row.data["id"], row.data["street"], number,
                                                       extension), photo["relative"]))
     _dedupe(rows)
+    latest = {target: row["outcome"] for target, row in (await latest_outcomes()).items()} if rows else {}
     return ExportPlan(filter, originals, rows, await describe_filter(filter, walk), walk.title if walk else None,
-                      now, walk.date if walk else clock.local(now).date())
+                      now, walk.date if walk else clock.local(now).date(), base_url, latest)
 
 
 def _dedupe(rows: list[ConstatRow]) -> None:

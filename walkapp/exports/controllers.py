@@ -47,7 +47,7 @@ class ExportController(Controller):
         originals = _originals(params.get("originals"))
         if originals:
             require(actor_of(request), "photos.zip_originals")
-        plan = await builder.collect(filter, originals)
+        plan = await builder.collect(filter, originals, base_url=str(request.base_url))
         zs = await to_thread.run_sync(builder.build_zip, plan, media_store())
         return Stream(
             builder.stream(zs),

@@ -15,6 +15,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .. import clock, gusp
+from ..observations import features
+from ..urls import absolute
 from .names import NO_STREET, issue_folder
 
 if TYPE_CHECKING:  # builder imports this module
@@ -29,8 +31,10 @@ CSV_HEADER = (
     "Numéro", "Marche", "Date de la marche", "Quartier", "Auteur", "Enjeu (code)", "Enjeu",
     "Angle (code)", "Angle d'analyse", "Point faible / fort", "Statut", "Doublon du constat",
     "Commentaire", "Rue", "Halte", "Latitude", "Longitude", "Précision (m)", "Origine de la position",
-    "Date du constat", "Heure du constat", "Reçu le", "Nombre de photos", "Photos", "Fichiers manquants",
+    "Hors périmètre", "Date du constat", "Heure du constat", "Reçu le", "Nombre de photos", "Photos",
+    "Fichiers manquants",
 )
+OUTSIDE = {True: "Oui", False: "Non", None: ""}  # "Hors périmètre": blank without an outline or a position
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -78,6 +82,7 @@ def csv_bytes(plan: ExportPlan) -> bytes:
             neutralised(o.get("stop_name") or ""),
             _number(o.get("lat"), 7), _number(o.get("lon"), 7), _number(o.get("accuracy_m"), 1),
             neutralised(gusp.label("location_source", o.get("location_source")) if o.get("location_source") else ""),
+            OUTSIDE.get(o.get("outside_perimeter"), ""),
             clock.date_text(observed), clock.time_text(observed), clock.datetime_text(o.get("received_at")),
             str(len(row.photos)), neutralised(present), neutralised(missing),
         ])
@@ -85,39 +90,15 @@ def csv_bytes(plan: ExportPlan) -> bytes:
 
 
 def geojson_bytes(plan: ExportPlan) -> bytes:
-    features = []
-    for row in plan.rows:
-        o = row.data
-        geometry = None
-        if o.get("lat") is not None and o.get("lon") is not None:
-            geometry = {"type": "Point", "coordinates": [o["lon"], o["lat"]]}
-        features.append({
-            "type": "Feature",
-            "id": o["id"],
-            "geometry": geometry,
-            "properties": {
-                "numero": o["id"],
-                "marche": o.get("walk_title"),
-                "marche_id": _id(o.get("walk")),
-                "date_marche": o["walk_date"].isoformat() if o.get("walk_date") else None,
-                "auteur": o.get("author"),
-                "enjeu": o["issue"], "enjeu_libelle": gusp.label("issue", o["issue"]),
-                "angle": o["angle"], "angle_libelle": gusp.label("angle", o["angle"]),
-                "polarite": o["polarity"], "polarite_libelle": gusp.label("polarity", o["polarity"]),
-                "statut": o["status"], "statut_libelle": gusp.label("observation_status", o["status"]),
-                "doublon_de": _id(o.get("duplicate_of")),
-                "commentaire": o.get("description") or "",
-                "rue": o.get("street") or "",
-                "halte": o.get("stop_name"),
-                "precision_m": o.get("accuracy_m"),
-                "origine_position": o.get("location_source"),
-                "date_constat": clock.iso(o.get("observed_at")),
-                "recu_le": clock.iso(o.get("received_at")),
-                "photos": [p.member for p in row.photos if not p.missing],
-                "fichiers_manquants": [p.member for p in row.photos if p.missing],
-            },
-        })
-    collection = {"type": "FeatureCollection", "features": features}
+    """The constats as the API's GeoJSON and the OGC API give them (walkapp.observations.features:
+    the same properties), with `photo_url` / `photo_urls` naming the files of this zip, relative to
+    constats.geojson (a photo whose file is missing is left out: LISEZMOI.txt names it)."""
+    collection = {"type": "FeatureCollection", "features": [
+        features.feature(row.data, features.properties(
+            row.data, [p.member for p in row.photos if not p.missing],
+            url=absolute(plan.base_url, "constat.page", observation_id=row.data["id"]) if plan.base_url else None,
+            author=True, latest_outcome=plan.latest_outcomes.get(row.data["id"])))
+        for row in plan.rows]}
     return json.dumps(collection, ensure_ascii=False, indent=1).encode("utf-8")
 
 
@@ -151,6 +132,8 @@ def readme_text(plan: ExportPlan) -> str:
            if missing else "") + ".",
         f"  - {CSV} : un constat par ligne, avec les libellés, la position et les noms de ses photos "
         "(séparateur point-virgule, virgule décimale, UTF-8 ; s'ouvre dans un tableur).",
+        "    « Hors périmètre » : Oui pour un constat à plus de 20 m du contour du quartier (vide quand le "
+        "quartier n'a pas de contour importé ou que le constat n'a pas de position).",
         f"  - {GEOJSON} : les mêmes constats pour un logiciel de cartographie (GeoJSON, WGS 84).",
         "  - Un dossier par enjeu, où chaque photo s'appelle <numéro du constat>_<rue>_<n° de la photo> "
         f"(« {NO_STREET} » quand la rue n'est pas renseignée).",

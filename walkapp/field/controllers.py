@@ -9,6 +9,7 @@ from litestar.response import File, Template
 from litestar.utils.scope.state import ScopeState
 from piccolo.query.functions.aggregate import Count
 
+from ..outline import services as outline
 from .. import gusp
 from ..caching import Revalidated
 from ..errors import NotFound
@@ -20,6 +21,7 @@ from ..settings import STATIC_DIR
 from ..storage import media_store
 from ..urls import url
 from ..tables import Observation, Stop, Walk
+from ..tiles import walk_area
 from ..validation import parse_id
 from ..walks import services as walks
 from ..web import ERRORS_OPT, JSON, redirect, render
@@ -71,7 +73,11 @@ class FieldController(Controller):
     async def page(self, request: Request, walk_id: FromPath[int]) -> Template:
         walk = await walks.get_walk(walk_id)
         context = await _field_context(request, walk)
-        return render(request, PAGE, **context, streets=await walks.perimeter_streets(walk.neighbourhood.id))
+        # The map tiles this phone keeps for the form's map offline (static/js/sw.js).
+        area = walk_area(walk, context["stops"], request.app.state.settings)
+        return render(request, PAGE, **context, streets=await walks.perimeter_streets(walk.neighbourhood.id),
+                      tiles_area=area.as_data() if area else None,
+                      outline_json=await outline.drawn_json(walk.neighbourhood.id))  # the form's map draws it
 
     @get("/fil", name="field.feed")
     async def live(self, request: Request, walk_id: FromPath[int]) -> Response:

@@ -9,8 +9,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 from litestar.response import File
 
-from ..errors import AppError, Invalid, NotFound
-from ..photos import MAX_BYTES
+from ..errors import Invalid, NotFound
 from ..storage import media_store
 from ..tables import Observation, Participant, Photo, Stop, Walk
 from ..walks.services import get_walk, join_walk, participant_of
@@ -18,14 +17,11 @@ from . import services
 from ..policy import actor_of, can, require
 from ..privacy import services as privacy
 from ..web import ERRORS_OPT, JSON
-from .schemas import LABELS, STOP_ELSEWHERE, fit_to_walk, parse_observation_form
+from .schemas import (LABELS, MAX_FORM_OVERHEAD, MAX_PHOTOS, MAX_UPLOAD_BYTES, STOP_ELSEWHERE, fit_to_walk,
+                      parse_observation_form, read_photos)
 
-MAX_PHOTOS = 8
-# Room for the fields and each part's headers: a 4000-character comment is at most 16 kB.
-MAX_FORM_OVERHEAD = 1_000_000
-# A constat as README promises it: MAX_PHOTOS photos of MAX_BYTES each, plus its fields. Above,
-# Litestar refuses the body (413, in the API's shape) before reading it.
-MAX_UPLOAD_BYTES = MAX_PHOTOS * MAX_BYTES + MAX_FORM_OVERHEAD
+# The photos' limits, shared with Open311's multipart `media` (observations/schemas.py).
+__all__ = ["MAX_FORM_OVERHEAD", "MAX_PHOTOS", "MAX_UPLOAD_BYTES"]
 
 
 async def _acting_participant(request: Request, walk: Walk) -> Participant:
@@ -41,17 +37,7 @@ async def _acting_participant(request: Request, walk: Walk) -> Participant:
 
 
 async def _photos_of(form) -> list[tuple[bytes, str]]:
-    files = [f for f in form.getall("photos", []) if isinstance(f, UploadFile)]
-    if len(files) > MAX_PHOTOS:
-        raise AppError(status=422, code="too_many_photos", detail=f"{MAX_PHOTOS} photos au plus par constat.")
-    result = []
-    for upload in files:
-        content = await upload.read(MAX_BYTES + 1)
-        if len(content) > MAX_BYTES:
-            raise AppError(status=413, code="too_large",
-                           detail=f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
-        result.append((content, (upload.filename or "")[:200]))
-    return result
+    return await read_photos([f for f in form.getall("photos", []) if isinstance(f, UploadFile)])
 
 
 class ObservationApi(Controller):

@@ -158,6 +158,13 @@ class ObservationFilter(UrlFilter):
             clauses.append(revisited_where(self.revisited))
         return all_of(clauses)
 
+    def within(self, visible: set[int] | None) -> ObservationFilter:
+        """These filters for someone who sees only the walks `visible` (policy.visible_walk_ids;
+        None: every walk): one of their walks, the one asked for if it is theirs."""
+        if visible is not None and self.walk not in visible:
+            return replace(self, walk=min(visible))
+        return self
+
     @property
     def statuses(self) -> tuple[str, ...]:
         """The statuses shown, in GUSP order."""

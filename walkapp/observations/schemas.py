@@ -7,14 +7,23 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from litestar.datastructures import UploadFile
+
 from .. import clock, gusp
-from ..errors import Invalid
+from ..errors import AppError, Invalid
+from ..photos import MAX_BYTES
 from ..tables import Observation, Photo
 from ..urls import url
 from ..validation import clean_text, coordinate, instant, number, parse_id
 
 MAX_DESCRIPTION = 4000
 MAX_STREET = 200
+MAX_PHOTOS = 8
+# Room for the fields and each part's headers: a 4000-character comment is at most 16 kB.
+MAX_FORM_OVERHEAD = 1_000_000
+# A constat as README promises it: MAX_PHOTOS photos of MAX_BYTES each, plus its fields. Above,
+# Litestar refuses the body (413, in the route's error shape) before reading it.
+MAX_UPLOAD_BYTES = MAX_PHOTOS * MAX_BYTES + MAX_FORM_OVERHEAD
 
 
 @dataclass
@@ -40,6 +49,22 @@ class ObservationInput:
     revisit_of: int | None = None
     outcome: str | None = None
 
+
+
+async def read_photos(files: list[UploadFile]) -> list[tuple[bytes, str]]:
+    """A constat's uploaded photos as (content, file name), for the photo pipeline
+    (observations.services.record): at most MAX_PHOTOS, each at most MAX_BYTES, read no further.
+    The one reading of uploads, for the JSON API's `photos` and Open311's `media`."""
+    if len(files) > MAX_PHOTOS:
+        raise AppError(status=422, code="too_many_photos", detail=f"{MAX_PHOTOS} photos au plus par constat.")
+    result = []
+    for upload in files:
+        content = await upload.read(MAX_BYTES + 1)
+        if len(content) > MAX_BYTES:
+            raise AppError(status=413, code="too_large",
+                           detail=f"La photo « {upload.filename} » dépasse {MAX_BYTES // 2**20} Mo.")
+        result.append((content, (upload.filename or "")[:200]))
+    return result
 
 
 def photo_urls(photo_id: int, rev: int | None = None) -> dict[str, str]:
@@ -82,6 +107,8 @@ def observation_json(observation: Observation, photos: list[Photo], author: str 
         "lon": observation.lon,
         "accuracy_m": observation.accuracy_m,
         "location_source": observation.location_source,
+        # Outside the neighbourhood's outline (walkapp.outline): true, false, or null (unknown).
+        "outside_perimeter": getattr(observation, "outside_perimeter", None),
         "street": observation.street,
         "stop_id": _id(observation.stop),
         "observed_at": clock.iso(observation.observed_at),
@@ -165,6 +192,8 @@ def _choice(kind: str, message: str, default: str | None = None):
             return None
         if not gusp.is_code(kind, code or ""):
             errors[name] = f"{label} : {message}"
+        elif kind == "location_source" and code == gusp.OPEN311_SOURCE:
+            errors[name] = f"{label} : « {code} » est réservée aux constats reçus par Open311."
         return code
     return read
 

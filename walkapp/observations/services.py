@@ -19,6 +19,7 @@ from litestar.concurrency import sync_to_thread
 from .. import photos
 from ..privacy import worker as privacy_worker
 from ..db import lock_names, write_transaction
+from ..outline import services as outline
 from ..revisits import services as revisits
 from ..storage import MediaStore
 from ..tables import Observation, ObservationEvent, Participant, Photo, Stop, Walk
@@ -112,7 +113,9 @@ async def _insert(store: MediaStore, walk: Walk, participant: Participant | None
             # Again under the write lock: the earlier constat may have been rejected meanwhile.
             await revisits.prepare(walk, data)
             observation.revisit_of = data.revisit_of
-        await lock_names(p.sha256 for p in processed)
+        # The outline's lock too: an import recomputing the flags never misses this constat.
+        await lock_names([*(p.sha256 for p in processed), *outline.lock_for(walk)])
+        observation.outside_perimeter = await outline.flag(walk, lat, lon)
         # A constat deleted meanwhile may have taken files of the same bytes with it: under the
         # lock, put back any that is missing before a row names it (a no-op otherwise).
         stored = [await sync_to_thread(photos.store, store, content, result) for content, result in files]

@@ -11,6 +11,7 @@ from litestar.response import File, Template
 
 from ..errors import AppError, NotFound
 from ..observations import services as observations
+from ..observations.schemas import MAX_UPLOAD_BYTES, read_photos
 from ..privacy import services as privacy
 from ..storage import media_store
 from ..policy import actor_of, allowed, open311_condition, require, with_api_key
@@ -88,7 +89,7 @@ class GeoReportController(Controller):
 
     # CSRF-exempt (walkapp.security.CSRFUnlessBearer): the api_key is this route's only credential.
     @post(["/requests.json", "/requests.xml"], name="open311.create", opt={"exclude_from_csrf": True},
-          summary="Open311 : envoyer un constat (api_key)")
+          request_max_body_size=MAX_UPLOAD_BYTES, summary="Open311 : envoyer un constat (api_key ; photos : media)")
     async def create(self, request: Request) -> Response:
         form = await request.form()
         # The spec sends api_key in the form; some clients put it in the query string.
@@ -100,6 +101,9 @@ class GeoReportController(Controller):
         walk = key.walk
         require(actor_of(request), "constat.create", walk)  # open walks only, by any route
         data = georeport.parse_post(form)
+        # The photos go through the constat's own pipeline (checked, stored, then blurred after
+        # the answer, as from the JSON API); a refused one refuses the request, nothing stored.
+        data.photos = await read_photos(georeport.media_parts(form))
         author = await keys.author_of(key)
         observation, _ = await observations.record(media_store(), walk, author, data)
         notice = (f"Constat n° {observation.id} enregistré dans la marche « {walk.title} » ; "

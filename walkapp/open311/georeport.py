@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from piccolo.query.functions.aggregate import Max
 
 from .. import clock, gusp
+from ..actions.services import LINKED
 from ..errors import AppError
 from ..observations.filters import all_of
 from ..observations.schemas import MAX_DESCRIPTION, MAX_STREET, ConstatInput, ObservationInput
-from ..tables import Observation, ObservationEvent, Photo
+from ..tables import Action, ActionEvent, ActionObservation, Observation, ObservationEvent, Photo
 from ..urls import absolute
 from ..validation import clean_text, instant, parse_id, parse_int
 
@@ -22,6 +24,8 @@ GROUP = "Enjeux GUSP"
 OPEN, CLOSED = "open", "closed"
 STATUS_OF = {"new": OPEN, "validated": OPEN, "duplicate": CLOSED, "rejected": CLOSED}
 OURS_FOR = {OPEN: ("new", "validated"), CLOSED: ("duplicate", "rejected")}
+DONE = "realisee"  # the action state that closes a request once every action linked to it has it
+NOTE_PROBLEM = 80  # characters of an action's "problème à traiter" quoted in status_notes
 DEFAULT_ANGLE, DEFAULT_POLARITY = "gestion", "negative"
 DEFAULT_DAYS = 90
 MAX_PAGE_SIZE = 1000
@@ -67,26 +71,107 @@ def definition(code: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- requests, read
 
-def status_notes(row: dict[str, Any]) -> str:
+@dataclass
+class FollowUp:
+    """What the follow-up table (Annexe 2) says of one constat: the actions linked to it, oldest
+    first (id, problem, state, deadline, pilot), and the last change of any of them."""
+
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    updated: dt.datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        """Every linked action is Réalisée (and there is at least one)."""
+        return bool(self.actions) and all(a["state"] == DONE for a in self.actions)
+
+    @property
+    def agency(self) -> str:
+        """The pilot partners of its actions, each once, in the actions' order."""
+        return ", ".join(dict.fromkeys(a["pilot"] for a in self.actions if a["pilot"]))
+
+    @property
+    def deadline(self) -> dt.date | None:
+        """The latest échéance of its actions: the request is fulfilled once they are all done."""
+        return max((a["deadline"] for a in self.actions if a["deadline"]), default=None)
+
+
+def _latest(*moments: dt.datetime | None) -> dt.datetime | None:
+    return max((m for m in moments if m is not None), default=None)
+
+
+async def follow_ups(ids: list[int]) -> dict[int, FollowUp]:
+    """{constat id: FollowUp}, in four queries whatever the number of constats."""
+    found = {i: FollowUp() for i in ids}
+    if not ids:
+        return found
+    links = await ActionObservation.select(
+        ActionObservation.observation, ActionObservation.action.id.as_alias("id"),
+        ActionObservation.action.problem.as_alias("problem"), ActionObservation.action.state.as_alias("state"),
+        ActionObservation.action.deadline.as_alias("deadline"),
+        ActionObservation.action.pilot.name.as_alias("pilot"),
+    ).where(ActionObservation.observation.is_in(ids)).order_by(ActionObservation.action)
+    changed: dict[int, dt.datetime] = {}
+    action_ids = sorted({link["id"] for link in links})
+    if action_ids:
+        for row in await ActionEvent.select(ActionEvent.action, Max(ActionEvent.at, alias="at")).where(
+                ActionEvent.action.is_in(action_ids)).group_by(ActionEvent.action):
+            changed[row["action"]] = clock.as_utc(row["at"])
+    for link in links:
+        item = found[link["observation"]]
+        item.actions.append(link)
+        item.updated = _latest(item.updated, changed.get(link["id"]))
+    # An action unlinked from the constat changed what Open311 says of it: that event counts too.
+    for event in await ActionEvent.select(ActionEvent.before, Max(ActionEvent.at, alias="at")).where(
+            (ActionEvent.field == LINKED) & ActionEvent.before.is_in([str(i) for i in ids])).group_by(
+            ActionEvent.before):
+        item = found.get(parse_id(event["before"]) or 0)
+        if item is not None:
+            item.updated = _latest(item.updated, clock.as_utc(event["at"]))
+    return found
+
+
+def status_of(row: dict[str, Any], follow: FollowUp) -> str:
+    """closed once rejected or a duplicate, or once every action linked to it is Réalisée."""
+    return CLOSED if STATUS_OF.get(row["status"]) == CLOSED or follow.done else OPEN
+
+
+def _action_note(action: dict[str, Any]) -> str:
+    problem = " ".join((action["problem"] or "").split())
+    if len(problem) > NOTE_PROBLEM:
+        problem = problem[:NOTE_PROBLEM - 1].rstrip() + "…"
+    quoted = f" « {problem} »" if problem else ""
+    return f"action n° {action['id']}{quoted} : {gusp.label('action_state', action['state'])}"
+
+
+def status_notes(row: dict[str, Any], follow: FollowUp | None = None) -> str:
+    """Our own status in French, then each linked action and its state:
+    "Validé. Action n° 3 « Encombrants rue d'Aire » : Réalisée ; action n° 5 : En cours."."""
     if row["status"] == "duplicate" and row.get("duplicate_of"):
-        return f"Doublon du constat n° {row['duplicate_of']}"
-    return gusp.label("observation_status", row["status"])
+        notes = f"Doublon du constat n° {row['duplicate_of']}"
+    else:
+        notes = gusp.label("observation_status", row["status"])
+    if follow is not None and follow.actions:
+        actions = " ; ".join(_action_note(a) for a in follow.actions)
+        notes += ". " + actions[0].upper() + actions[1:] + "."
+    return notes
 
 
-def request_json(row: dict[str, Any], media_url: str, updated: dt.datetime | None) -> dict[str, Any]:
+def request_json(row: dict[str, Any], media_url: str, updated: dt.datetime | None,
+                 follow: FollowUp | None = None) -> dict[str, Any]:
+    follow = follow or FollowUp()
     requested = row.get("observed_at") or row.get("received_at")
     return {
         "service_request_id": row["id"],
-        "status": STATUS_OF.get(row["status"], OPEN),
-        "status_notes": status_notes(row),
+        "status": status_of(row, follow),
+        "status_notes": status_notes(row, follow),
         "service_name": gusp.label("issue", row["issue"]),
         "service_code": row["issue"],
         "description": row.get("description") or "",
-        "agency_responsible": "",
+        "agency_responsible": follow.agency,
         "service_notice": "",
         "requested_datetime": clock.iso(requested),  # W3C: 2026-11-25T14:30:00+01:00
-        "updated_datetime": clock.iso(max(d for d in (updated, clock.as_utc(row.get("received_at"))) if d)),
-        "expected_datetime": None,
+        "updated_datetime": clock.iso(_latest(updated, follow.updated, clock.as_utc(row.get("received_at")))),
+        "expected_datetime": clock.iso(clock.end_of_day(follow.deadline)),
         "address": row.get("street") or "",
         "address_id": None,
         "zipcode": None,
@@ -97,7 +182,8 @@ def request_json(row: dict[str, Any], media_url: str, updated: dt.datetime | Non
 
 
 async def requests_json(rows: list[dict[str, Any]], base_url: str) -> list[dict[str, Any]]:
-    """The spec's request objects, with one query for first photos and one for last changes."""
+    """The spec's request objects: one query for first photos, one for the constats' last changes,
+    and follow_ups' four for their actions, whatever the page's size."""
     ids = [row["id"] for row in rows]
     first_photo: dict[int, int] = {}
     updated: dict[int, dt.datetime] = {}
@@ -110,8 +196,9 @@ async def requests_json(rows: list[dict[str, Any]], base_url: str) -> list[dict[
                 ObservationEvent.observation):
             # SQLite gives MAX(at) back as text, PostgreSQL as a datetime: one type for max().
             updated[event["observation"]] = clock.as_utc(event["at"])
+    follow = await follow_ups(ids)
     return [request_json(row, media_url(base_url, first_photo[row["id"]]) if row["id"] in first_photo else "",
-                         updated.get(row["id"])) for row in rows]
+                         updated.get(row["id"]), follow[row["id"]]) for row in rows]
 
 
 def media_url(base_url: str, photo_id: int) -> str:
@@ -182,9 +269,32 @@ def requests_where(params: Mapping[str, Any], now: dt.datetime | None = None):
     statuses = _codes(_one(params, "status"))
     if any(s not in OURS_FOR for s in statuses):
         raise AppError(status=400, detail="status : « open » ou « closed » (séparés par des virgules).")
-    if statuses:
-        clauses.append(Observation.status.is_in([ours for s in statuses for ours in OURS_FOR[s]]))
+    if set(statuses) == {OPEN}:
+        clauses.append(open_condition())
+    elif set(statuses) == {CLOSED}:
+        clauses.append(closed_condition())
     return all_of(clauses), page, size
+
+
+def _followed_up():
+    """Sub-selects: the constats linked to an action, and those linked to one not yet Réalisée."""
+    linked = ActionObservation.select(ActionObservation.observation)
+    pending = ActionObservation.select(ActionObservation.observation).where(
+        ActionObservation.action.is_in(Action.select(Action.id).where(Action.state != DONE)))
+    return linked, pending
+
+
+def closed_condition():
+    """status=closed in SQL, as status_of decides it."""
+    linked, pending = _followed_up()
+    return Observation.status.is_in(list(OURS_FOR[CLOSED])) | (
+        Observation.id.is_in(linked) & Observation.id.not_in(pending))
+
+
+def open_condition():
+    linked, pending = _followed_up()
+    return Observation.status.is_in(list(OURS_FOR[OPEN])) & (
+        Observation.id.not_in(linked) | Observation.id.is_in(pending))
 
 
 # ---------------------------------------------------------------- requests, write
@@ -225,4 +335,28 @@ def parse_post(params: Mapping[str, Any]) -> ObservationInput:
             values["description"] = f"{description}\n\n{line}" if description else line
     if not values["street"] and address_id:
         values["street"] = f"Adresse n° {address_id}"[:MAX_STREET]
+    if values["lat"] is not None:
+        values["location_source"] = gusp.OPEN311_SOURCE  # the client's position, not a phone's here
     return ObservationInput(**values)
+
+
+MEDIA = "media"
+
+
+def media_parts(params: Any) -> list[Any]:
+    """The files of a multipart POST, which go through the constat's photo pipeline: the `media`
+    parts (the extension FixMyStreet and Mark-a-Spot clients send). A file under any other name,
+    or `media` sent as text, is refused rather than dropped: the client learns its photo is not
+    there."""
+    files = []
+    for name, value in params.multi_items():
+        is_file = not isinstance(value, str)
+        if name == MEDIA and is_file:
+            files.append(value)
+        elif name == MEDIA:
+            raise AppError(status=400, detail="media : un fichier image est attendu (envoi multipart) ; "
+                                              "pour une adresse de photo, utilisez media_url.")
+        elif is_file:
+            raise AppError(status=400, detail=f"Fichier reçu dans le champ « {name[:40]} » : la photo d'une "
+                                              "demande s'envoie dans le champ media.")
+    return files

@@ -24,6 +24,8 @@ from ..actions.queries import ActionFilter, action_rows, by_axe
 from ..db import write_transaction
 from ..errors import Conflict, NotFound
 from ..observations.filters import ObservationFilter, apply
+from ..outline import services as outline
+from ..outline.geometry import rings as outline_rings
 from ..review.services import Matrix, matrix
 from ..revisits import services as revisits
 from ..security import new_token
@@ -100,6 +102,7 @@ class Report:
     set_aside: int  # the walk's constats left out of this view (rejected, duplicates; new ones in public)
     map_svg: str = ""
     map_has_background: bool = False
+    map_has_outline: bool = False  # the neighbourhood's perimeter is drawn (walkapp.outline)
     made_at: dt.datetime = field(default_factory=clock.now)
     # What later work adds to the report (the follow-up walk's re-visits, Avant / Après): the
     # templates' slots read it (reports/_constat.html, reports/report.html).
@@ -224,6 +227,10 @@ async def _draw_map(report: Report, tiles_url: str) -> None:
                for c in report.constats if c.lat is not None and c.lon is not None]
     points = [(h.lat, h.lon) for h in haltes] + [(m.lat, m.lon) for m in markers]
     hood = report.walk.neighbourhood
+    drawn = await outline.drawn([getattr(hood, "id", hood)])  # the quartier's perimeter, under the route
+    rings = [ring for feature in drawn for ring in outline_rings(feature["geometry"])]
+    if not points and rings:
+        points = [(lat, lon) for ring in rings for lon, lat, *_ in ring]
     if not points and getattr(hood, "centre_lat", None) is not None:
         points = [(hood.centre_lat, hood.centre_lon)]
     if not points:
@@ -236,7 +243,8 @@ async def _draw_map(report: Report, tiles_url: str) -> None:
     with anyio.move_on_after(svgmap.BACKGROUND_BUDGET_S + 1):
         tiles = await anyio.to_thread.run_sync(svgmap.background, tiles_url, view, cache, abandon_on_cancel=True)
     title = f"Carte du parcours et des constats : {report.walk.title}, {clock.date_text(report.walk.date)}"
-    report.map_svg = svgmap.draw(view, haltes, markers, tiles, title, settings.tiles_attribution)
+    report.map_svg = svgmap.draw(view, haltes, markers, tiles, title, settings.tiles_attribution, outline=rings)
+    report.map_has_outline = bool(rings)
     report.map_has_background = bool(tiles)
 
 

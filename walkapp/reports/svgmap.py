@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TILE = 256
+from ..tiles import TILE, tile_url, world_pixel
+
 WIDTH, HEIGHT = 800, 520  # the drawing's units (CSS px at 100 %): 18 cm wide on A4, still legible at 360 px
 PADDING = 48  # room around the outermost markers
 MAX_ZOOM, MIN_ZOOM = 18, 3
@@ -74,14 +75,6 @@ class MapView:
         return self.project(*world_pixel(lat, lon, self.zoom))
 
 
-def world_pixel(lat: float, lon: float, zoom: int) -> tuple[float, float]:
-    """Web Mercator (EPSG:3857) in pixels of the tile pyramid at `zoom`."""
-    scale = TILE * 2**zoom
-    lat = max(min(lat, 85.05112878), -85.05112878)
-    sin = math.sin(math.radians(lat))
-    return (lon + 180) / 360 * scale, (0.5 - math.log((1 + sin) / (1 - sin)) / (4 * math.pi)) * scale
-
-
 def fit(points: Sequence[tuple[float, float]], width: int = WIDTH, height: int = HEIGHT) -> MapView:
     """The largest whole zoom where every point fits inside the drawing (less its padding), then
     scaled up (at most 2x) to fill it, centred on the points' box."""
@@ -111,11 +104,6 @@ def fit(points: Sequence[tuple[float, float]], width: int = WIDTH, height: int =
 
 
 # ---------------------------------------------------------------- the background tiles
-
-def tile_url(template: str, zoom: int, x: int, y: int) -> str:
-    return (template.replace("{s}", "a").replace("{r}", "").replace("{z}", str(zoom))
-            .replace("{x}", str(x)).replace("{y}", str(y)))
-
 
 def _cache_path(cache_dir: Path, template: str, zoom: int, x: int, y: int) -> Path:
     server = hashlib.sha256(template.encode()).hexdigest()[:16]
@@ -170,10 +158,25 @@ def _escape(text: str) -> str:
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;"))
 
 
+def outline_path(view: MapView, rings: Sequence[Sequence[Sequence[float]]]) -> str:
+    """The neighbourhood's perimeter (walkapp.outline: GeoJSON rings of [lon, lat]) as one SVG path,
+    holes kept (even-odd): a dark line over a faint tint, like the web maps'."""
+    parts = []
+    for ring in rings:
+        points = [view.point(lat, lon) for lon, lat, *_ in ring]
+        if len(points) >= 3:
+            parts.append("M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points) + " Z")
+    if not parts:
+        return ""
+    return (f'<path class="outline" d="{" ".join(parts)}" fill="#0b5394" fill-opacity="0.06" fill-rule="evenodd" '
+            'stroke="#222" stroke-width="3" stroke-opacity="0.8" stroke-linejoin="round"/>')
+
+
 def draw(view: MapView, haltes: Sequence[Halte], markers: Sequence[Marker],
          tiles: dict[tuple[int, int], str] | None, title: str, attribution: str,
-         width: int = WIDTH, height: int = HEIGHT) -> str:
-    """The SVG (inline in the page: no xmlns needed, but kept for the file it may become)."""
+         width: int = WIDTH, height: int = HEIGHT, outline: Sequence[Sequence[Sequence[float]]] = ()) -> str:
+    """The SVG (inline in the page: no xmlns needed, but kept for the file it may become).
+    `outline`: the perimeter's rings, drawn under the route."""
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="report-map" viewBox="0 0 {width} {height}" '
            f'role="img" aria-labelledby="report-map-title" data-zoom="{view.zoom}" '
            f'data-background="{"tiles" if tiles else "none"}">',
@@ -187,6 +190,8 @@ def draw(view: MapView, haltes: Sequence[Halte], markers: Sequence[Marker],
             out.append(f'<image href="{uri}" x="{left:.1f}" y="{top:.1f}" '
                        f'width="{size:.1f}" height="{size:.1f}" preserveAspectRatio="none"/>')
         out.append('</g><rect class="veil" width="100%" height="100%" fill="#fff" fill-opacity="0.25"/>')
+    if outline:
+        out.append(outline_path(view, outline))
     route = [view.point(h.lat, h.lon) for h in haltes]
     if len(route) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in route)

@@ -3,7 +3,6 @@ with its history and the staff's changes, and the GeoJSON of the filtered set.""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -15,6 +14,7 @@ from ..errors import NotFound
 from ..exports.builder import zip_url
 from ..actions.services import constat_panel, sort_constats
 from ..observations.filters import ObservationFilter
+from ..outline import services as outline
 from ..policy import actor_of, can, require, visible_walk_ids
 from ..tables import Neighbourhood, Observation, Walk
 from ..urls import url
@@ -23,7 +23,8 @@ from ..validation import parse_id
 from ..walks.services import perimeter_streets
 from ..caching import Revalidated
 from ..web import ERRORS_OPT, JSON, redirect, render
-from . import clusters, geojson, maps, services
+from ..observations import features
+from . import clusters, maps, services
 
 MAP = "review/map.html"
 CONSTAT = "review/constat.html"
@@ -34,10 +35,7 @@ async def scoped_filter(request: Request) -> tuple[ObservationFilter, dict[str, 
     chosen, errors = ObservationFilter.from_query(request.query_params.dict())
     actor = require(actor_of(request), "map.see")
     visible = visible_walk_ids(actor)
-    if visible is not None:
-        if chosen.walk not in visible:
-            chosen = dataclasses.replace(chosen, walk=min(visible))
-    return chosen, errors, visible
+    return chosen.within(visible), errors, visible
 
 
 async def _map_context(request: Request) -> dict[str, Any]:
@@ -49,14 +47,17 @@ async def _map_context(request: Request) -> dict[str, Any]:
     walk = next((w for w in walks if w.id == chosen.walk), None)
     stops = await services.stops_of_walk(walk.id) if walk else []
     centre = await _centre(walk)
+    outlines = await outline.drawn(_shown_neighbourhoods(walk, chosen, walks, visible))
     # The page's figures come from the map's index (walkapp.review.clusters): no constat is read
     # or counted here, and none is written into the page (its script asks for the view's clusters).
     figures = clusters.summary(await clusters.INDEXES.get(chosen), chosen)
     return {
         "filter": chosen, "filter_errors": errors, "walks": walks, "walk": walk,
         "neighbourhoods": await Neighbourhood.objects().order_by(Neighbourhood.name),
-        "map": maps.observation_map(figures.bounds, stops, settings.tiles_url, settings.tiles_attribution, centre),
+        "map": maps.observation_map(figures.bounds, stops, settings.tiles_url, settings.tiles_attribution, centre,
+                                    outlines),
         "map_palette": maps.palette(),
+        "outlined": bool(outlines),
         "shown": figures.shown, "matrix": figures.matrix,
         "zip_url": zip_url(chosen) if can(actor_of(request), "photos.zip") else None,
         "without_position": figures.without_position,
@@ -65,6 +66,16 @@ async def _map_context(request: Request) -> dict[str, Any]:
         "set_aside": figures.set_aside,
         "field_walk": walk if walk is not None and actor_of(request).participant_in(walk) else None,
     }
+
+
+def _shown_neighbourhoods(walk, chosen: ObservationFilter, walks, visible) -> list[int] | None:
+    """Whose perimeters the map draws: the walk's, the chosen quartier's, else those of the walks
+    this person may see (None: staff, every quartier)."""
+    if walk is not None:
+        return [walk.neighbourhood.id]
+    if chosen.neighbourhood is not None:
+        return [chosen.neighbourhood]
+    return None if visible is None else sorted({w.neighbourhood.id for w in walks})
 
 
 async def _centre(walk: Walk | None) -> tuple[float, float]:
@@ -126,9 +137,10 @@ class ReviewController(Controller):
         observation = await _visible_observation(request, observation_id)
         settings = request.app.state.settings
         spot = None
+        hood = observation.walk.neighbourhood.id
         if observation.lat is not None:
             spot = maps.spot_map(observation.lat, observation.lon, observation.issue, settings.tiles_url,
-                                 settings.tiles_attribution)
+                                 settings.tiles_attribution, await outline.drawn([hood]))
         actor = actor_of(request)
         reviewer = can(actor, "constat.review", observation)
         return {
@@ -137,6 +149,7 @@ class ReviewController(Controller):
             "nearby": await services.nearby_same_issue(observation) if reviewer else [],
             # The requalify form's street list: the walk's perimeter.
             "streets": await perimeter_streets(observation.walk.neighbourhood.id) if reviewer else [],
+            "outline_json": await outline.drawn_json(hood) if reviewer else "",  # the requalify form's map
             "action_panel": await constat_panel(observation.id, actor),  # None for participants
             "duplicate_of": await Observation.objects().where(Observation.id == observation.duplicate_of).first()
             if observation.duplicate_of else None,
@@ -171,8 +184,7 @@ class ReviewController(Controller):
          media_type="application/geo+json", opt={ERRORS_OPT: JSON})
     async def geojson(self, request: Request) -> Response:
         chosen, _, _ = await scoped_filter(request)
-        body = await geojson.feature_collection(chosen, str(request.base_url).rstrip("/"),
-                                                with_authors=can(actor_of(request), "geojson.authors"))
+        body = await features.feature_collection(chosen.where(), str(request.base_url), actor_of(request))
         return Response(body, media_type="application/geo+json",
                         headers={"Content-Disposition": 'inline; filename="constats.geojson"'})
 

@@ -85,11 +85,29 @@ def _render(fmap: folium.Map) -> RenderedMap:
     return RenderedMap(html=root.html.render(), script=root.script.render())
 
 
+# The neighbourhood's perimeter (walkapp.outline): a dark line over a faint tint, under the
+# constats and never in their way (not interactive). static/js/outline.js draws the same.
+OUTLINE_STYLE = {"color": "#222222", "weight": 3, "opacity": 0.8, "fillColor": "#0b5394", "fillOpacity": 0.05}
+
+
+def outline_layer(fmap: folium.Map, outlines: Sequence[dict]) -> None:
+    """The perimeters `outlines` (GeoJSON Features: walkapp.outline.services.drawn) as one layer.
+    Only their geometry goes into the page's script: no text of ours or anyone's."""
+    if not outlines:
+        return
+    shapes = [{"type": "Feature", "properties": {}, "geometry": o["geometry"]} for o in outlines]
+    folium.GeoJson({"type": "FeatureCollection", "features": shapes}, name="Périmètre du quartier", control=False,
+                   style_function=lambda _: OUTLINE_STYLE, interactive=False, className="walk-outline").add_to(fmap)
+
+
 def observation_map(bounds: tuple[tuple[float, float], tuple[float, float]] | None, stops: Sequence[dict],
-                    tiles_url: str, attribution: str, centre: tuple[float, float]) -> RenderedMap:
+                    tiles_url: str, attribution: str, centre: tuple[float, float],
+                    outlines: Sequence[dict] = ()) -> RenderedMap:
     """`bounds`: ((south, west), (north, east)) of the filtered constats (None: none has a
-    position); `stops`: the haltes of one walk, in order."""
+    position); `stops`: the haltes of one walk, in order; `outlines`: the perimeters to draw under
+    the constats."""
     fmap, _ = _base_map(centre, 16, tiles_url, attribution)
+    outline_layer(fmap, outlines)
     if stops:
         route = [[s["lat"], s["lon"]] for s in stops]
         folium.PolyLine(route, color="#0b5394", weight=4, opacity=0.7, dash_array="8 6").add_to(fmap)
@@ -108,9 +126,11 @@ def observation_map(bounds: tuple[tuple[float, float], tuple[float, float]] | No
     return _render(fmap)
 
 
-def spot_map(lat: float, lon: float, issue: str, tiles_url: str, attribution: str) -> RenderedMap:
-    """The small map of one constat's place."""
+def spot_map(lat: float, lon: float, issue: str, tiles_url: str, attribution: str,
+             outlines: Sequence[dict] = ()) -> RenderedMap:
+    """The small map of one constat's place, with its neighbourhood's perimeter."""
     fmap, _ = _base_map((lat, lon), 18, tiles_url, attribution)
+    outline_layer(fmap, outlines)
     colour = gusp.term("issue", issue).colour if gusp.term("issue", issue) else "#555"
     folium.CircleMarker([lat, lon], radius=10, color="#1a1a1a", weight=2, fill=True, fill_color=colour,
                         fill_opacity=0.9).add_to(fmap)

@@ -14,6 +14,7 @@ from ..db import write_transaction
 from ..errors import AppError, BadRequest, Invalid, NotFound
 from ..observations.filters import ObservationFilter, apply
 from ..observations.schemas import ConstatInput
+from ..outline import services as outline
 from ..tables import Observation, ObservationEvent, Photo, StaffUser, Stop
 from ..validation import clean_text, coordinate
 
@@ -237,9 +238,13 @@ async def requalify(observation: Observation, user: StaffUser, form: Any) -> int
     values = ConstatInput.parse(form, partial=True, only=REQUALIFIABLE)
     lat, lon = values.pop("lat", None), values.pop("lon", None)
     values.pop("location_source", None)
-    if lat is not None and (lat, lon) != (observation.lat, observation.lon):
+    moved = lat is not None and (lat, lon) != (observation.lat, observation.lon)
+    if moved:
         values.update(lat=lat, lon=lon, location_source="manual")
-    return await _change(observation, user, values)
+    changed = await _change(observation, user, values)
+    if moved:
+        await outline.refresh_observation(observation.id)  # inside or outside its quartier, again
+    return changed
 
 
 async def set_status(observation: Observation, user: StaffUser, status: str, reason: str = "",

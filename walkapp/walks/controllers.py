@@ -7,6 +7,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from ..exports.builder import zip_url
+from ..outline.services import outlined_neighbourhoods, panel_context
 from ..observations.filters import ObservationFilter
 from ..revisits.services import revisit_summary
 from ..policy import actor_of, allowed, can, require, session_participants
@@ -24,7 +25,7 @@ async def _form_page(request: Request, data: WalkInput, walk: Walk | None, statu
     choices = await services.neighbourhoods()
     earlier = await Walk.objects().where(Walk.id == data.follows).first() if data.follows else None
     return render(request, FORM, block="form", status_code=status_code, data=data, walk=walk,
-                  neighbourhoods=choices, earlier=earlier)
+                  neighbourhoods=choices, earlier=earlier, outlined=await outlined_neighbourhoods())
 
 
 class WalkController(Controller):
@@ -74,13 +75,14 @@ class WalkController(Controller):
         walk = await services.get_walk(walk_id)
         require(actor_of(request), "walk.participants", walk)
         shown = ObservationFilter(walk=walk.id)
-        return render(request, DETAIL, walk=walk, stops=await services.walk_stops(walk_id),
+        return render(request, DETAIL, stops=await services.walk_stops(walk_id),
                       followed=await Walk.objects().where(Walk.id == walk.follows).first() if walk.follows else None,
                       follow_ups=await services.follow_ups(walk.id),
                       summary=await revisit_summary(walk.id) if walk.follows else None,
                       participants=await services.walk_participants(walk_id),
                       join_url=services.join_url(str(request.base_url), walk),
-                      zip_url=zip_url(shown), zip_originals_url=zip_url(shown, originals=True))
+                      zip_url=zip_url(shown), zip_originals_url=zip_url(shown, originals=True),
+                      **await panel_context(walk.neighbourhood, walk))
 
     @get("/{walk_id:int}/participants", name="walk.participants")
     async def participants_block(self, request: Request, walk_id: FromPath[int]) -> Response | Template:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import gusp
 from ..db import write_transaction
+from ..outline import services as outline
 from ..qr import qr_svg
 from ..errors import BadRequest, Forbidden, NotFound
 from ..security import new_token
@@ -174,6 +175,8 @@ async def update_walk(walk: Walk, data: WalkInput) -> None:
             {Walk.neighbourhood: data.neighbourhood, Walk.title: data.title, Walk.date: data.date}
         ).where(Walk.id == walk.id)
         await _save_stops(walk.id, data.stops)
+        if data.neighbourhood != getattr(walk.neighbourhood, "id", walk.neighbourhood):
+            await outline.refresh_walk(walk.id)  # its constats, against the other quartier's outline
 
 
 async def _save_stops(walk_id: int, stops: list[StopInput]) -> None:

@@ -1,0 +1,1 @@
+"""OGC API - Features (/ogc/) and the QGIS style of the constats layer: the live layer for GIS tools."""
