@@ -49,7 +49,7 @@ SMALL_TARGETS = """(minimum) => {
   };
   const targets = new Set();
   document.querySelectorAll('a[href], button, select, summary, input[type=checkbox], input[type=radio],'
-                            + ' input[type=file]').forEach(e => {
+                            + ' input[type=file], .ring-cluster').forEach(e => {
     if (e.matches('input') && e.labels && e.labels.length) e.labels.forEach(l => targets.add(l));
     else targets.add(e);
   });
@@ -95,6 +95,8 @@ async def settle(page) -> None:
     """The page drawn: its main part shown, fonts and the map's first frame in place."""
     await expect(page.locator("main")).to_be_visible()
     await page.wait_for_load_state("load")
+    # The committee's map draws the clusters its script asks for after the load (static/js/map.js).
+    await page.wait_for_function("() => !document.querySelector('.map-box[data-clusters-url]:not([data-view=drawn])')")
     await page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 

@@ -13,33 +13,36 @@ from test_api_observations import fields, join, post_observation
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("server_log_stays_clean")]
 
-# Centres the map on a constat at the zoom where clusters open (19); the marker is kept as window.__marker.
-SHOW_MARKER = """(id) => {
-  const map = window[document.querySelector('.folium-map').id];
+# Centres the map on a constat's place at street level (zoom 19: every constat a marker), then
+# keeps its marker, once the view is drawn, as window.__marker.
+SHOW_PLACE = """([lat, lon]) => {
+  window[document.querySelector('.folium-map').id].setView([lat, lon], 19, {animate: false});
+}"""
+FIND_MARKER = """(id) => {
   window.__marker = null;
-  map.eachLayer(layer => {
-    if (layer._featureGroup && layer.getLayers) {
-      layer.getLayers().forEach(m => { if (m.options.walkappId === id) window.__marker = m; });
-    }
+  window[document.querySelector('.folium-map').id].eachLayer(layer => {
+    if (layer.options && layer.options.walkappId === id) window.__marker = layer;
   });
-  map.setView(window.__marker.getLatLng(), 19, {animate: false});
+  return window.__marker !== null;
 }"""
 
 
-async def click_marker(page, constat_id: int) -> None:
+async def click_marker(page, constat_id: int, place: tuple[float, float]) -> None:
     close = page.locator(".leaflet-popup-close-button")
     if await close.count():  # an open popup may cover the next marker: close it as a person would
         await close.click()
         await expect(close).to_have_count(0)
-    await page.evaluate(SHOW_MARKER, constat_id)
+    await page.evaluate(SHOW_PLACE, list(place))
+    await expect(page.locator('.map-box[data-view="drawn"]')).to_have_count(1)
+    assert await page.evaluate(FIND_MARKER, constat_id)
     await page.wait_for_function("() => window.__marker._path && window.__marker._path.isConnected")
     marker = (await page.evaluate_handle("() => window.__marker._path")).as_element()
     await marker.click(force=True)
     await expect(page.locator(".leaflet-popup-content")).to_contain_text(f"Voir le constat n° {constat_id}")
 
 
-async def tick_in_popup(page, constat_id: int) -> None:
-    await click_marker(page, constat_id)
+async def tick_in_popup(page, constat_id: int, place: tuple[float, float]) -> None:
+    await click_marker(page, constat_id, place)
     await page.locator(".leaflet-popup-content").get_by_label("Sélectionner").check()
 
 
@@ -47,11 +50,12 @@ async def test_two_constats_on_the_map_become_one_action(phone, live_server, cli
     base = live_server["url"]
     walk = await make_walk("open")
     await join(client, walk)
-    ids = []
+    ids, places = [], []
     for n, text in enumerate(["Sacs poubelle éventrés", "Encombrants devant l'entrée"]):
         # East of the route, so that no halte sits on a constat's marker.
+        places.append((50.5640 + n * 0.0002, 2.4840))
         response = await post_observation(client, walk, fields(issue="dechets", description=text,
-                                                               lat=str(50.5640 + n * 0.0002), lon="2.4840"))
+                                                               lat=str(places[-1][0]), lon=str(places[-1][1])))
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
     coordinator = await make_user("coordinator", partner="Pas-de-Calais Habitat")
@@ -62,8 +66,8 @@ async def test_two_constats_on_the_map_become_one_action(phone, live_server, cli
     await page.goto(f"{base}/carte?walk={walk.id}")
     tray = page.locator("#selection-tray")
     await expect(tray).to_be_hidden()
-    for constat_id in ids:
-        await tick_in_popup(page, constat_id)
+    for constat_id, place in zip(ids, places, strict=True):
+        await tick_in_popup(page, constat_id, place)
     await expect(tray).to_contain_text("2 constats sélectionnés")
 
     # A change of filters redraws the map: the selection stays.
@@ -71,7 +75,7 @@ async def test_two_constats_on_the_map_become_one_action(phone, live_server, cli
     await expect(page).to_have_url(f"{base}/carte?walk={walk.id}&issue=dechets")
     await expect(tray).to_contain_text(f"n° {ids[0]}, n° {ids[1]}")
     # ... and the popup remembers its box is ticked.
-    await click_marker(page, ids[0])
+    await click_marker(page, ids[0], places[0])
     await expect(page.locator(".leaflet-popup-content").get_by_label("Sélectionner")).to_be_checked()
 
     await tray.get_by_role("link", name="Créer une action (2 constats)").click()

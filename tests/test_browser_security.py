@@ -12,6 +12,7 @@ from conftest import PHOTOS, make_user, make_walk
 from test_api_observations import join as join_by_client
 from test_browser_capture import join, make_constat, server_count, wait_for_count
 from test_review import KNOWN, seed
+from test_browser_map import COUNT_DRAWN
 
 from walkapp.tables import Observation
 
@@ -67,14 +68,17 @@ async def test_pages_run_under_the_csp(phone, live_server, client):
         await staff.goto(base + path)
         await expect(staff.locator(ready).first).to_be_visible()
         checked.append((path, await violations(staff)))
-    # The map's markers were drawn by folium's inline script (it ran: it has the nonce) ...
+    # The map's clusters were drawn: folium's inline script ran (it has the nonce) and called
+    # static/js/map.js, which asked the view's clusters ...
     await staff.goto(f"{base}/carte?walk={walk.id}")
     await expect(staff.locator("#map-count")).to_contain_text(f"{len(ids) + 1} constats")
-    assert await staff.locator("path.leaflet-interactive, .marker-cluster").count() > 0
+    await expect(staff.locator('.map-box[data-view="drawn"]')).to_have_count(1)
+    assert await staff.evaluate(COUNT_DRAWN) == len(ids) + 1
     # ... and again after htmx swapped in the filtered map (its script runs with the page's nonce).
     await staff.get_by_label("Enjeu", exact=True).select_option("dechets")
     await expect(staff.locator("#map-count")).to_contain_text("4 constats sur la carte")
-    assert await staff.locator("path.leaflet-interactive, .marker-cluster").count() > 0
+    await expect(staff.locator('.map-box[data-view="drawn"]')).to_have_count(1)
+    assert await staff.evaluate(COUNT_DRAWN) == 4
     checked.append(("/carte filtered", await violations(staff)))
     # "Ajouter une halte" (its row number came from an eval'd hx-vals before).
     await staff.goto(f"{base}/marches/nouvelle")

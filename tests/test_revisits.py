@@ -295,14 +295,12 @@ async def test_map_filter_revus_and_geojson_agree_with_the_latest_outcome(client
     page = await client.get(f"/carte?walk={earlier.id}&revu=oui")
     assert "<strong>2</strong> constats sur la carte" in page.text
     assert 'option value="oui" selected' in page.text and "Revu : Dégradé" in shown(page)  # filter and legend
-    # The markers carry the latest outcome (its index in gusp.OUTCOMES: resolu 0, degrade 3), and
-    # a constat never re-visited carries none.
-    from walkapp.review.services import map_points
-
-    points = {p[2]: p[5] for p in await map_points(ObservationFilter(walk=earlier.id).where())}
-    assert points == {a.id: "resolu", b.id: "degrade", c.id: None}
-    compact = page.text.replace(" ", "")
-    assert f",{a.id},3,0,0]" in compact and f",{b.id},3,0,3]" in compact
+    # The markers carry the latest outcome, and a constat never re-visited carries none (the map's
+    # clusters API at street level: one marker per constat).
+    box = f"{a.lon - 0.001},{a.lat - 0.001},{a.lon + 0.001},{a.lat + 0.003}"
+    view = (await client.get(f"/api/v1/observations/clusters?walk={earlier.id}&bbox={box}&zoom=19")).json()
+    assert {f["id"]: f["properties"].get("outcome") for f in view["features"]} == {
+        a.id: "resolu", b.id: "degrade", c.id: None}
     bad = await client.get("/carte?revu=peut-etre")
     assert bad.status_code == 200 and "Filtre « revu » ignoré" in shown(bad)
     # The zip of the view says its filter.

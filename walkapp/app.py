@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from . import db
+from .review import clusters as map_clusters
 from .caching import STATIC_NAME, STATIC_PATH, asset_versions, static_cache_control
 from .compression import compression
 from .errors import NotFound
@@ -122,13 +123,16 @@ async def blurring_worker() -> AsyncIterator[None]:
             await task
 
 
-def create_app(settings: Settings | None = None, db_pool: bool = True, privacy_worker: bool = False) -> Litestar:
-    """The app; `privacy_worker`: run the blurring worker in this process (`walkapp serve` does)."""
+def create_app(settings: Settings | None = None, db_pool: bool = True, privacy_worker: bool = False,
+               warm_map: bool = False) -> Litestar:
+    """The app; `privacy_worker`: run the blurring worker in this process (`walkapp serve` does);
+    `warm_map`: read the map's default index at start (walkapp.review.clusters), not at the first map."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def database(_: Litestar) -> AsyncIterator[None]:
         await db.prepare(pool=db_pool)
+        warming = asyncio.create_task(map_clusters.warm()) if warm_map else None
         try:
             if privacy_worker:
                 async with blurring_worker():
@@ -136,6 +140,10 @@ def create_app(settings: Settings | None = None, db_pool: bool = True, privacy_w
             else:
                 yield
         finally:
+            if warming is not None:
+                warming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await warming
             await db.release()
 
     # Sessions live in the database (walkapp.sessions): every worker shares them, and they can end.
@@ -186,4 +194,4 @@ def create_app(settings: Settings | None = None, db_pool: bool = True, privacy_w
 
 def asgi() -> SecureCookiesOverHttps:
     """What `walkapp serve` runs: the app, with cookies marked Secure on https requests."""
-    return SecureCookiesOverHttps(create_app(privacy_worker=get_settings().blur_in_server))
+    return SecureCookiesOverHttps(create_app(privacy_worker=get_settings().blur_in_server, warm_map=True))

@@ -163,6 +163,16 @@ GEOJSON_FILTERS = [
            "Marche de suivi : oui (constats revus), non (pas encore revus), ou une évolution (resolu, "
            "ameliore, inchange, degrade : celle du dernier constat qui les revoit)."),
 ]
+# The map's view (walkapp.review.clusters): a 400 for a box or a zoom that can't be one.
+CLUSTER_VIEW = [
+    Parameter(name="bbox", param_in="query", required=True, description=(
+        "La vue : ouest,sud,est,nord en degrés WGS 84 (Leaflet : getBounds().toBBoxString()), au plus "
+        "4096 pixels de côté à ce zoom."), schema=_string(pattern=r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$")),
+    Parameter(name="zoom", param_in="query", required=True, description=(
+        "Le zoom de la carte (0 à 22) : des groupes jusqu'à 18, chaque constat à part à partir de 19 (s'il y en a "
+        "400 au plus dans la vue)."), schema=Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=22)),
+    *GEOJSON_FILTERS,
+]
 OPEN311_FILTERS = [
     _query("service_request_id", _string(pattern=r"^[0-9]+(,[0-9]+)*$"),
            "Numéros de constats séparés par des virgules (ignore les autres filtres)."),
@@ -227,6 +237,7 @@ OGC_FEATURE = _path("feature_id", _string(pattern=r"^[1-9][0-9]{0,9}$"), "Le num
 INPUTS: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/walks/{walk_id}/observations"): {"request_body": UPLOAD_BODY},
     ("GET", "/api/v1/observations.geojson"): {"parameters": GEOJSON_FILTERS},
+    ("GET", "/api/v1/observations/clusters"): {"parameters": CLUSTER_VIEW},
     ("GET", "/open311/v2/requests.json"): {"parameters": OPEN311_FILTERS},
     ("GET", "/open311/v2/requests.xml"): {"parameters": OPEN311_FILTERS},
     ("GET", "/open311/v2/services/{name}"): {"parameters": [SERVICE_NAME]},

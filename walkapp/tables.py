@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from piccolo.columns import (
     JSON,
+    BigInt,
     Boolean,
     Date,
     DoublePrecision,
@@ -411,3 +412,24 @@ class NeighbourhoodOutline(Table, tablename="neighbourhood_outline"):
 
 
 ALL_TABLES += (NeighbourhoodOutline,)
+
+
+# ---------------------------------------------------------------- the map's clusters (walkapp.review.clusters)
+# Kept by the database's own triggers (migration 0011), read by the map's in-memory index: derived
+# from the constats, so not in ALL_TABLES (not data a restore must find empty, nor that anyone edits).
+
+class MapRevision(Table, tablename="map_revision"):
+    """One row: a number the triggers raise in the same transaction as every change of a constat
+    (or of a walk's date or neighbourhood) that the map shows."""
+
+    value = BigInt(default=0, help_text="Révision des constats de la carte : change à chaque modification.")
+
+
+class MapChange(Table, tablename="map_change"):
+    """Which constats a revision changed (so a map index re-reads only those); `observation`
+    empty: everything may have changed (a walk's date or neighbourhood, a TRUNCATE). The triggers
+    keep the last 100,000 revisions (migration 0011)."""
+
+    revision = BigInt(index=True, help_text="La révision (map_revision) de ce changement.")
+    observation = BigInt(null=True, default=None, help_text="Le constat changé (pas de clé étrangère : il peut "
+                                                             "avoir été supprimé) ; vide : tous.")

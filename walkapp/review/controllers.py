@@ -3,7 +3,6 @@ with its history and the staff's changes, and the GeoJSON of the filtered set.""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -22,9 +21,10 @@ from ..urls import url
 from ..revisits import services as revisits
 from ..validation import parse_id
 from ..walks.services import perimeter_streets
+from ..caching import Revalidated
 from ..web import ERRORS_OPT, JSON, redirect, render
 from ..observations import features
-from . import maps, services
+from . import clusters, maps, services
 
 MAP = "review/map.html"
 CONSTAT = "review/constat.html"
@@ -40,7 +40,6 @@ async def scoped_filter(request: Request) -> tuple[ObservationFilter, dict[str, 
 
 async def _map_context(request: Request) -> dict[str, Any]:
     chosen, errors, visible = await scoped_filter(request)
-    where = chosen.where()
     settings = request.app.state.settings
     walks = await Walk.objects(Walk.neighbourhood).order_by(Walk.date, ascending=False)
     if visible is not None:
@@ -48,18 +47,23 @@ async def _map_context(request: Request) -> dict[str, Any]:
     walk = next((w for w in walks if w.id == chosen.walk), None)
     stops = await services.stops_of_walk(walk.id) if walk else []
     centre = await _centre(walk)
-    points = await services.map_points(where)
     outlines = await outline.drawn(_shown_neighbourhoods(walk, chosen, walks, visible))
+    # The page's figures come from the map's index (walkapp.review.clusters): no constat is read
+    # or counted here, and none is written into the page (its script asks for the view's clusters).
+    figures = clusters.summary(await clusters.INDEXES.get(chosen), chosen)
     return {
         "filter": chosen, "filter_errors": errors, "walks": walks, "walk": walk,
         "neighbourhoods": await Neighbourhood.objects().order_by(Neighbourhood.name),
-        "map": maps.observation_map(points, stops, settings.tiles_url, settings.tiles_attribution, centre,
+        "map": maps.observation_map(figures.bounds, stops, settings.tiles_url, settings.tiles_attribution, centre,
                                     outlines),
+        "map_palette": maps.palette(),
         "outlined": bool(outlines),
-        "shown": len(points), "matrix": await services.matrix(where),
+        "shown": figures.shown, "matrix": figures.matrix,
         "zip_url": zip_url(chosen) if can(actor_of(request), "photos.zip") else None,
-        "without_position": await _count_without_position(where),
-        "set_aside": await _count_set_aside(chosen),
+        "without_position": figures.without_position,
+        # Rejected or duplicate constats the default status filter leaves out (0 when a status was
+        # asked for): the map says so, so a count lower than the walk's total is never a mystery.
+        "set_aside": figures.set_aside,
         "field_walk": walk if walk is not None and actor_of(request).participant_in(walk) else None,
     }
 
@@ -79,20 +83,6 @@ async def _centre(walk: Walk | None) -> tuple[float, float]:
     if hood is not None and hood.centre_lat is not None:
         return hood.centre_lat, hood.centre_lon
     return 46.6, 2.4  # France
-
-
-async def _count_without_position(where) -> int:
-    query = Observation.count().where(Observation.lat.is_null())
-    return await (query.where(where) if where is not None else query)
-
-
-async def _count_set_aside(chosen: ObservationFilter) -> int:
-    """How many rejected or duplicate constats the default status filter leaves out (0 when a status
-    was asked for): the map says so, so a count lower than the walk's total is never a mystery."""
-    if chosen.status is not None:
-        return 0
-    hidden = dataclasses.replace(chosen, status="duplicate,rejected").where()
-    return await Observation.count().where(hidden)
 
 
 async def _visible_observation(request: Request, observation_id: int) -> Observation:
@@ -197,3 +187,15 @@ class ReviewController(Controller):
         body = await features.feature_collection(chosen.where(), str(request.base_url), actor_of(request))
         return Response(body, media_type="application/geo+json",
                         headers={"Content-Disposition": 'inline; filename="constats.geojson"'})
+
+    @get("/api/v1/observations/clusters", name="api.clusters", include_in_schema=True, tags=["constats"],
+         summary="Les constats d'une vue de la carte : groupes (nombre, par enjeu, faibles/forts) et constats seuls",
+         media_type="application/geo+json", opt={ERRORS_OPT: JSON})
+    async def cluster_view(self, request: Request) -> Response:
+        """The map's view (`bbox=W,S,E,N`, `zoom`) with the map's filters, as GeoJSON: what the
+        map page's script draws (walkapp.review.clusters). Same permissions as the map."""
+        chosen, _, _ = await scoped_filter(request)
+        bbox, zoom = clusters.parse_view(request.query_params.get("bbox", ""), request.query_params.get("zoom", ""))
+        body = clusters.view(await clusters.INDEXES.get(chosen), chosen, bbox, zoom)
+        # ETag of the body: a view asked again while nothing changed is a 304 (walkapp.caching).
+        return Revalidated(Response(body, media_type="application/geo+json"))

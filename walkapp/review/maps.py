@@ -1,12 +1,13 @@
-"""Folium maps for the committee: thousands of constats as one clustered layer, served offline.
+"""Folium maps for the committee, served offline: the tiles, the walk's route, no constat.
 
-Why FastMarkerCluster with a JS callback: markers are built in the browser from a compact array
-([lat, lon, id, issue index, point fort]) instead of one Python Marker + Popup each — 0.05 s and
-~35 bytes a point instead of 4 s and 800 (STACK.md). Popups are fetched when opened, from a
-server-rendered (escaped) fragment, so the page carries no user text at all.
+The observation map carries no point: its script (static/js/map.js) asks
+GET /api/v1/observations/clusters for each view (walkapp.review.clusters) and draws clusters as
+rings of issue colours (static/js/map-rings.js) and single constats as markers, whose popups are
+fetched when opened from a server-rendered (escaped) fragment. So the page's size and its server
+time do not grow with the number of constats, and it carries no user text at all.
 
-No CDN: folium's default script and style lists are emptied; the page loads Leaflet and the
-cluster plugin from /static/vendor itself (see templates/review/map.html).
+No CDN: folium's default script and style lists are emptied; the page loads Leaflet from
+/static/vendor itself (see templates/review/map.html).
 """
 
 from __future__ import annotations
@@ -18,48 +19,16 @@ from collections.abc import Sequence
 
 import folium
 from branca.element import MacroElement
-from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from .. import gusp
-from ..urls import template
-
-ISSUE_INDEX = {code: index for index, code in enumerate(gusp.codes("issue"))}
-OUTCOME_INDEX = {code: index for index, code in enumerate(gusp.codes("outcome"))}
-POSITIVE_RING = "#1B7F3B"
 
 
-class LocalFastMarkerCluster(FastMarkerCluster):
-    default_js: list = []  # loaded by the page from /static/vendor/leaflet.markercluster
-    default_css: list = []
-
-
-# Builds each marker from a data row; colours and the popup URL come from our taxonomy and routes.
-_CALLBACK = """(function () {
-  var colours = %(colours)s;
-  var outcomes = %(outcomes)s;
-  var popupUrl = %(popup_url)s;
-  return function (row) {
-    // A re-visited constat (row[5]: its latest outcome's index) takes the outcome's colour, bigger,
-    // with a white inner edge: the legend's "Revu" swatches.
-    var revisited = row.length > 5;
-    var marker = L.circleMarker([row[0], row[1]], {
-      radius: revisited ? 11 : 9, fillColor: revisited ? outcomes[row[5]] : colours[row[3]], fillOpacity: 0.95,
-      color: row[4] ? "%(ring)s" : (revisited ? "#ffffff" : "#1a1a1a"), weight: row[4] || revisited ? 4 : 2
-    });
-    marker.options.walkappOutcome = revisited ? row[5] : null;
-    marker.options.walkappId = row[2];
-    marker.options.walkappIssue = row[3];  // the cluster's ring counts it (static/js/map-rings.js)
-    marker.bindPopup("Chargement…", {maxWidth: 280, minWidth: 220});
-    marker.on("popupopen", function (event) {
-      fetch(popupUrl.replace("{observation_id}", row[2]), {credentials: "same-origin"})
-        .then(function (r) { return r.ok ? r.text() : "<p>Constat indisponible.</p>"; })
-        .then(function (html) { event.popup.setContent(html); })
-        .catch(function () { event.popup.setContent("<p>Hors ligne : détails indisponibles.</p>"); });
-    });
-    return marker;
-  };
-})()"""
+def palette() -> dict:
+    """The colours static/js/map-rings.js and map.js draw with, by the codes of the clusters API."""
+    return {"issues": [{"code": t.code, "short": t.short, "colour": t.colour} for t in gusp.ISSUES],
+            "outcomes": [{"code": t.code, "label": t.label, "colour": t.colour} for t in gusp.OUTCOMES],
+            "positive": gusp.term("polarity", "positive").colour}
 
 
 class TilesErrorNote(MacroElement):
@@ -79,18 +48,19 @@ class TilesErrorNote(MacroElement):
         self.tiles = tiles
 
 
-class ListHook(MacroElement):
-    """Hands the map and its cluster layer to static/js/map.js, which keeps the list of the
-    constats in view beside the map (and highlights a row's marker). Rendered after the cluster."""
+class MapHook(MacroElement):
+    """Hands the map to static/js/map.js, with the view to open on (the filtered constats' and the
+    route's bounds): the script fits it, then draws the clusters of each view and keeps the list of
+    the constats in view. Rendered last, once the map exists."""
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        if (window.walkappMap) walkappMap.attach({{ this._parent.get_name() }}, {{ this.cluster.get_name() }});
+        if (window.walkappMap) walkappMap.attach({{ this._parent.get_name() }}, {{ this.bounds }});
         {% endmacro %}""")
 
-    def __init__(self, cluster: FastMarkerCluster):
+    def __init__(self, bounds: list[list[float]] | None):
         super().__init__()
-        self.cluster = cluster
+        self.bounds = json.dumps(bounds)
 
 
 @dataclass(frozen=True)
@@ -130,26 +100,14 @@ def outline_layer(fmap: folium.Map, outlines: Sequence[dict]) -> None:
                    style_function=lambda _: OUTLINE_STYLE, interactive=False, className="walk-outline").add_to(fmap)
 
 
-def observation_map(points: Sequence[Sequence], stops: Sequence[dict], tiles_url: str, attribution: str,
-                    centre: tuple[float, float], outlines: Sequence[dict] = ()) -> RenderedMap:
-    """`points`: rows [lat, lon, id, issue code, polarity, outcome code or None]; `stops`: the haltes
-    of one walk, in order; `outlines`: the perimeters to draw under them."""
+def observation_map(bounds: tuple[tuple[float, float], tuple[float, float]] | None, stops: Sequence[dict],
+                    tiles_url: str, attribution: str, centre: tuple[float, float],
+                    outlines: Sequence[dict] = ()) -> RenderedMap:
+    """`bounds`: ((south, west), (north, east)) of the filtered constats (None: none has a
+    position); `stops`: the haltes of one walk, in order; `outlines`: the perimeters to draw under
+    the constats."""
     fmap, _ = _base_map(centre, 16, tiles_url, attribution)
     outline_layer(fmap, outlines)
-    # The outcome's index only on re-visited constats: ~35 bytes a point stays ~35 bytes.
-    data = [[p[0], p[1], p[2], ISSUE_INDEX.get(p[3], 0), 1 if p[4] == "positive" else 0,
-             *([OUTCOME_INDEX[p[5]]] if len(p) > 5 and p[5] in OUTCOME_INDEX else [])] for p in points]
-    colours = json.dumps([t.colour for t in gusp.ISSUES])
-    cluster = LocalFastMarkerCluster(
-        data, callback=_CALLBACK % {"colours": colours, "ring": POSITIVE_RING,
-                                    "outcomes": json.dumps([t.colour for t in gusp.OUTCOMES]),
-                                    "popup_url": json.dumps(template("map.popup"))},
-        options={"maxClusterRadius": 45, "disableClusteringAtZoom": 19, "chunkedLoading": True},
-        # Rings of issue colours in proportion, drawn by static/js/map-rings.js (loaded by the page).
-        icon_create_function="walkappRings.clusterIcon",
-        name="Constats",
-    ).add_to(fmap)
-    ListHook(cluster).add_to(fmap)
     if stops:
         route = [[s["lat"], s["lon"]] for s in stops]
         folium.PolyLine(route, color="#0b5394", weight=4, opacity=0.7, dash_array="8 6").add_to(fmap)
@@ -158,10 +116,13 @@ def observation_map(points: Sequence[Sequence], stops: Sequence[dict], tiles_url
                                 fill_opacity=1, weight=3,
                                 tooltip=folium.Tooltip(escape(f"Halte {stop['position']} : {stop['name']}"),
                                                         sticky=False)).add_to(fmap)
-    latlons = [[p[0], p[1]] for p in points] + [[s["lat"], s["lon"]] for s in stops]
-    if latlons:
-        lats, lons = [p[0] for p in latlons], [p[1] for p in latlons]
-        fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20), max_zoom=18)
+    corners = [list(corner) for corner in bounds] if bounds else []
+    corners += [[s["lat"], s["lon"]] for s in stops]
+    fit = None
+    if corners:
+        lats, lons = [c[0] for c in corners], [c[1] for c in corners]
+        fit = [[min(lats), min(lons)], [max(lats), max(lons)]]
+    MapHook(fit).add_to(fmap)
     return _render(fmap)
 
 

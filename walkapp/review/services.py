@@ -1,4 +1,4 @@
-"""Reading constats for review (map points, the 7x4 matrix, one constat with its history) and the
+"""Reading constats for review (the map's list, the 7x4 matrix, one constat with its history) and the
 staff's changes to them, each recorded in the constat's history."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from piccolo.query.functions.aggregate import Count
 
 from .. import gusp
 from ..db import write_transaction
-from ..errors import BadRequest, Invalid, NotFound
+from ..errors import AppError, BadRequest, Invalid, NotFound
 from ..observations.filters import ObservationFilter, apply
 from ..observations.schemas import ConstatInput
 from ..outline import services as outline
@@ -22,38 +22,27 @@ DUPLICATE_RADIUS_M = 50
 MAX_REASON = 1000
 
 
-async def map_points(where) -> list[list[Any]]:
-    """[lat, lon, id, issue, polarity, outcome] of the filtered constats that have a position;
-    outcome: the latest re-visit's (walkapp.revisits.services.map_outcomes), else None."""
-    from ..revisits.services import map_outcomes
-
-    query = Observation.select(Observation.lat, Observation.lon, Observation.id, Observation.issue,
-                               Observation.polarity).where(Observation.lat.is_not_null())
-    rows = await apply(query, where)
-    outcomes = await map_outcomes()
-    return [[r["lat"], r["lon"], r["id"], r["issue"], r["polarity"], outcomes.get(r["id"])] for r in rows]
-
-
 LIST_LIMIT = 200  # rows of the map's list; past it the committee zooms in rather than scrolls
 
 
-def parse_bbox(value: str) -> tuple[float, float, float, float] | None:
-    """`W,S,E,N` in degrees (Leaflet's toBBoxString), or None when absent; a malformed box is a
-    422 with a French message, never an empty list that would look like "nothing here"."""
+def parse_bbox(value: str, error: type[AppError] = Invalid) -> tuple[float, float, float, float] | None:
+    """`W,S,E,N` in degrees (Leaflet's toBBoxString), or None when absent; a malformed box is an
+    `error` (the map's list: a 422; the clusters API: a 400) with a French message, never an empty
+    answer that would look like "nothing here"."""
     if not value:
         return None
     parts = value.split(",")
     errors: dict[str, str] = {}
     if len(parts) != 4:
-        raise Invalid("Zone de carte illisible.", fields={"bbox": "Zone : quatre nombres attendus (O,S,E,N)."})
+        raise error("Zone de carte illisible.", fields={"bbox": "Zone : quatre nombres attendus (O,S,E,N)."})
     limits = (180, 90, 180, 90)
     values = [coordinate(errors, "bbox", part, "Zone", limit) for part, limit in zip(parts, limits, strict=True)]
     if errors:
-        raise Invalid("Zone de carte illisible.", fields=errors)
+        raise error("Zone de carte illisible.", fields=errors)
     west, south, east, north = values
     if south > north or west > east:
-        raise Invalid("Zone de carte illisible.", fields={"bbox": "Zone : le sud doit précéder le nord, "
-                                                                   "l'ouest l'est."})
+        raise error("Zone de carte illisible.", fields={"bbox": "Zone : le sud doit précéder le nord, "
+                                                                 "l'ouest l'est."})
     return west, south, east, north
 
 
@@ -79,7 +68,7 @@ async def list_in_view(where, bbox: tuple[float, float, float, float] | None,
                   & (Observation.lon >= west) & (Observation.lon <= east))
     query = Observation.select(
         Observation.id, Observation.issue, Observation.angle, Observation.polarity, Observation.street,
-        Observation.status, Observation.observed_at, Observation.received_at,
+        Observation.status, Observation.observed_at, Observation.received_at, Observation.lat, Observation.lon,
     ).where(inside).order_by(Observation.received_at, ascending=False).order_by(Observation.id, ascending=False)
     rows = await apply(query.limit(limit), where)
     total = await apply(Observation.count().where(inside), where) if len(rows) == limit else len(rows)
@@ -120,13 +109,19 @@ async def matrix(where) -> Matrix:
     query = Observation.select(Observation.issue, Observation.angle, Observation.polarity, Count()).group_by(
         Observation.issue, Observation.angle, Observation.polarity)
     rows = await apply(query, where)
+    return matrix_of((row["issue"], row["angle"], row["polarity"], row["count"]) for row in rows)
+
+
+def matrix_of(counts) -> Matrix:
+    """The matrix of (issue, angle, polarity, count) rows; unknown codes are left out. The map
+    page's comes from its index (walkapp.review.clusters), the report's from matrix() above."""
     cells = {(i, a): {"negative": 0, "positive": 0, "total": 0}
              for i in gusp.codes("issue") for a in gusp.codes("angle")}
-    for row in rows:
-        cell = cells.get((row["issue"], row["angle"]))
-        if cell is not None and row["polarity"] in cell:
-            cell[row["polarity"]] += row["count"]
-            cell["total"] += row["count"]
+    for issue, angle, polarity, count in counts:
+        cell = cells.get((issue, angle))
+        if cell is not None and polarity in cell:
+            cell[polarity] += count
+            cell["total"] += count
     row_totals = {i: sum(cells[(i, a)]["total"] for a in gusp.codes("angle")) for i in gusp.codes("issue")}
     column_totals = {a: sum(cells[(i, a)]["total"] for i in gusp.codes("issue")) for a in gusp.codes("angle")}
     return Matrix(cells, row_totals, column_totals, sum(row_totals.values()),
@@ -272,4 +267,4 @@ async def stops_of_walk(walk_id: int) -> list[dict[str, Any]]:
         Stop.position)
 
 
-__all__ = ["ObservationFilter", "map_points", "matrix", "get_observation", "requalify", "set_status"]
+__all__ = ["ObservationFilter", "matrix", "get_observation", "requalify", "set_status"]

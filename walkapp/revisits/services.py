@@ -82,26 +82,34 @@ def _later(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return (a["walk_date"], a["id"]) > (b["walk_date"], b["id"])
 
 
-async def _live_revisits(targets: list[int] | None = None, walk_id: int | None = None) -> list[dict[str, Any]]:
+async def _live_revisits(targets: list[int] | None = None, walk_id: int | None = None,
+                         ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """The live re-visits: of `targets` (the constats they revisit), or among `ids` (the re-visits
+    themselves), or all of them."""
     query = Observation.select(
         Observation.id, Observation.revisit_of, Observation.outcome, Observation.walk,
         Observation.walk.date.as_alias("walk_date"), Observation.observed_at, Observation.received_at,
     ).where(Observation.revisit_of.is_not_null() & Observation.status.is_in(list(LIVE)))
     if walk_id is not None:
         query = query.where(Observation.walk == walk_id)
-    if targets is None:
+    if targets is None and ids is None:
         return await query
+    column = Observation.revisit_of if ids is None else Observation.id
     rows: list[dict[str, Any]] = []
-    for batch in _batches(sorted(set(targets))):
-        rows += await query.where(Observation.revisit_of.is_in(batch))
+    for batch in _batches(sorted(set(targets if ids is None else ids))):
+        rows += await query.where(column.is_in(batch))
     return rows
 
 
 async def latest_outcomes(targets: list[int] | None = None, walk_id: int | None = None) -> dict[int, dict[str, Any]]:
     """{earlier constat id: its latest live re-visit (id, outcome, walk, walk_date)}; all re-visited
     constats when `targets` is None (re-visits are few: one query), or only those of `walk_id`."""
+    return _latest(await _live_revisits(targets, walk_id))
+
+
+def _latest(revisits: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     latest: dict[int, dict[str, Any]] = {}
-    for row in await _live_revisits(targets, walk_id):
+    for row in revisits:
         seen = latest.get(row["revisit_of"])
         if seen is None or _later(row, seen):
             latest[row["revisit_of"]] = row
@@ -110,14 +118,16 @@ async def latest_outcomes(targets: list[int] | None = None, walk_id: int | None 
 
 async def map_outcomes(ids: list[int] | None = None) -> dict[int, str]:
     """The outcome a constat shows on the map: its latest re-visit's; a re-visit without one of its
-    own shows its own outcome. {id: outcome code}."""
-    latest = {target: row["outcome"] for target, row in (await latest_outcomes()).items()}
-    own = {row["id"]: row["outcome"] for row in await _live_revisits()}
-    shown = {**own, **latest}
-    if ids is not None:
-        wanted = set(ids)
-        shown = {k: v for k, v in shown.items() if k in wanted}
-    return shown
+    own shows its own outcome. {id: outcome code}, for `ids` only when given (the map's index
+    re-reads the constats that changed: walkapp.review.clusters)."""
+    if ids is None:
+        own = every = await _live_revisits()  # one query: the re-visits are both
+    elif ids:
+        own, every = await _live_revisits(ids=ids), await _live_revisits(targets=ids)
+    else:
+        return {}
+    return {**{row["id"]: row["outcome"] for row in own},
+            **{target: row["outcome"] for target, row in _latest(every).items()}}
 
 
 # ---------------------------------------------------------------- "À revoir" on the phone
