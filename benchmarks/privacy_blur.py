@@ -44,7 +44,7 @@ def coverage(label: list[int], rects: list[tuple[int, int, int, int]], scale: fl
 
 def evaluate(root: Path, names: list[str] | None = None, verbose: bool = False) -> dict:
     labels = json.loads((root / "labels.json").read_text())
-    result = {"faces": [0, 0], "plates": [0, 0], "none": [0, 0], "ms": [], "cpu_ms": [], "boxes": 0}
+    result = {"faces": [0, 0], "plates": [0, 0], "none": [0, 0], "ms": [], "cpu_ms": [], "boxes": 0, "none_area": []}
     detect.check_models()
     for name, items in labels.items():
         if name.startswith("_") or (names is not None and name not in names):
@@ -75,6 +75,10 @@ def evaluate(root: Path, names: list[str] | None = None, verbose: bool = False) 
         else:
             result["none"][0] += bool(boxes)
             result["none"][1] += 1
+            mask = np.zeros(rgb.shape[:2], bool)
+            for x0, y0, x1, y1 in rects:
+                mask[y0:y1, x0:x1] = True
+            result["none_area"].append(float(mask.mean()))
         if verbose:
             print(f"  {name}: {found}/{total} found, {len(boxes)} boxes "
                   f"({sum(b['kind'] == 'face' for b in boxes)} faces), {result['ms'][-1]:.0f} ms")
@@ -96,7 +100,9 @@ def main() -> None:
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (on {os.cpu_count()} CPUs)")
     print(f"faces  recall {face:.2f} ({r['faces'][0]}/{r['faces'][1]} labelled faces)")
     print(f"plates recall {plate:.2f} ({r['plates'][0]}/{r['plates'][1]} labelled plates)")
-    print(f"none/  blurred without need: {r['none'][0]}/{r['none'][1]} photos; {r['boxes']} boxes in all")
+    area = 100 * statistics.mean(r["none_area"]) if r["none_area"] else 0.0
+    print(f"none/  blurred without need: {r['none'][0]}/{r['none'][1]} photos, {area:.1f} % of their area on average; "
+          f"{r['boxes']} boxes in all")
     print(f"time   median {median:.0f} ms, p90 {p90:.0f} ms, max {max(r['ms']):.0f} ms per photo (one core, wall)")
     print(f"       CPU median {statistics.median(r['cpu_ms']):.0f} ms, max {max(r['cpu_ms']):.0f} ms per photo "
           "(less sensitive to what else runs; a busy machine still slows it)")
