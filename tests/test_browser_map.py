@@ -26,8 +26,15 @@ COUNT_DRAWN = f"""() => {{
 }}"""
 
 
-async def drawn(page) -> None:
-    """Waits until the view asked after the last move is drawn."""
+async def drawn(page, zoom_above: int | None = None) -> None:
+    """Waits until the map has stopped moving (an animated zoom ends its move a frame later:
+    "drawn" from the view before would pass too early) and the view asked after it is drawn."""
+    above = "true" if zoom_above is None else f"map.getZoom() > {zoom_above}"
+    await page.wait_for_function(f"""() => {{
+      const map = {MAP};
+      return !map._animatingZoom && !map._panAnim?._inProgress && ({above})
+        && document.querySelector('.map-box').dataset.view === "drawn";
+    }}""")
     await expect(page.locator('.map-box[data-view="drawn"]')).to_have_count(1)
 
 
@@ -56,8 +63,7 @@ async def test_map_draws_clusters_zooms_into_them_filters_and_opens_a_popup(phon
     await expect(ring.locator(".ring")).to_have_attribute("aria-label", "6 constats : 1 Ambiance urbaine, 1 Propreté, "
                                                                         "3 Déchets, 1 Services")
     await ring.click()
-    await page.wait_for_function(f"() => {MAP}.getZoom() > 15")
-    await drawn(page)
+    await drawn(page, zoom_above=15)
     assert await page.evaluate(COUNT_DRAWN) == 6
     # By keyboard too: a cluster is a button (Leaflet's marker), Enter zooms into it.
     await page.evaluate(f"() => {MAP}.setView([50.5638, 2.4826], 15, {{animate: false}})")
@@ -65,7 +71,7 @@ async def test_map_draws_clusters_zooms_into_them_filters_and_opens_a_popup(phon
     await expect(ring).to_have_attribute("role", "button")
     await ring.focus()
     await page.keyboard.press("Enter")
-    await page.wait_for_function(f"() => {MAP}.getZoom() > 15")
+    await drawn(page, zoom_above=15)
 
     await page.get_by_label("Enjeu", exact=True).select_option("dechets")
     await expect(page.locator("#map-count")).to_contain_text("3 constats sur la carte")

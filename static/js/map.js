@@ -102,11 +102,16 @@
 
   function cluster(feature) {
     var p = feature.properties;
-    // A marker with a div icon: Leaflet makes it focusable (a button), Enter clicks it.
+    // A marker with a div icon: Leaflet makes it focusable (a button); Enter or Space zooms into it.
     var marker = L.marker(latLng(feature), { icon: window.walkappRings.clusterIcon(p), keyboard: true, riseOnHover: true });
     marker.walkappBox = L.latLngBounds([p.bbox[1], p.bbox[0]], [p.bbox[3], p.bbox[2]]);
     marker.walkappCount = p.count;
     marker.on("click", function () { zoomInto(marker.walkappBox); });
+    // Leaflet turns Enter into a click only for markers with a popup: a cluster has none.
+    marker.on("keypress", function (event) {
+      var key = event.originalEvent && event.originalEvent.key;
+      if (key === "Enter" || key === " ") zoomInto(marker.walkappBox);
+    });
     return marker;
   }
 
