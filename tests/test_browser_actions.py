@@ -39,6 +39,9 @@ async def click_marker(page, constat_id: int, place: tuple[float, float]) -> Non
     marker = (await page.evaluate_handle("() => window.__marker._path")).as_element()
     await marker.click(force=True)
     await expect(page.locator(".leaflet-popup-content")).to_contain_text(f"Voir le constat n° {constat_id}")
+    # A popup that pans the map into view makes the map ask for that view, and the list after it:
+    # let both arrive before the popup is used (the list's rows hold tick boxes too).
+    await page.wait_for_function("() => !walkappMap.busy()")
 
 
 async def tick_in_popup(page, constat_id: int, place: tuple[float, float]) -> None:

@@ -24,7 +24,7 @@
   var HIGHLIGHT = { color: "#f4a100", weight: 6 };
   var state = {
     map: null, box: null, layer: null, markers: {}, clusters: [], timer: null, asked: 0, viewAsked: 0,
-    lit: null, request: null
+    lit: null, request: null, moving: false, listing: false
   };
 
   function clamp(value, limit) { return Math.max(-limit, Math.min(limit, value)).toFixed(6); }
@@ -153,8 +153,10 @@
 
   function load() {
     var box = document.getElementById("map-list");
+    state.timer = null;
     if (!box || !state.map) return;
     var asked = ++state.asked;
+    state.listing = true;
     box.setAttribute("aria-busy", "true");
     fetch(listUrl(), { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
@@ -164,12 +166,14 @@
         var focused = box.contains(document.activeElement) ? document.activeElement.id : "";
         box.innerHTML = html;  // server-rendered and escaped (templates/review/_list.html)
         box.removeAttribute("aria-busy");
+        state.listing = false;
         var again = focused && document.getElementById(focused);
         if (again) again.focus();
       })
       .catch(function () {
         if (asked !== state.asked) return;
         box.removeAttribute("aria-busy");
+        state.listing = false;
         box.innerHTML = '<p class="alert info">Liste indisponible (hors ligne ?) : la carte reste à jour.</p>';
       });
   }
@@ -232,7 +236,9 @@
     state.markers = {};
     state.clusters = [];
     if (bounds) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 18, animate: false });
-    map.on("moveend", function () { loadView(); schedule(); });
+    state.moving = false;
+    map.on("movestart", function () { state.moving = true; });
+    map.on("moveend", function () { state.moving = false; loadView(); schedule(); });
     map.on("zoomstart", unlight);
     loadView();
     schedule();
@@ -265,5 +271,11 @@
   });
   document.addEventListener("htmx:afterSwap", countFilters);
 
-  window.walkappMap = { attach: attach, light: light };
+  // Whether the map is still moving, or its view or list on the way (what a test waits for).
+  function busy() {
+    return !!state.map && (state.moving || state.timer !== null || state.listing ||
+      (!!state.box && state.box.dataset.view === "loading"));
+  }
+
+  window.walkappMap = { attach: attach, light: light, busy: busy };
 })();
