@@ -49,6 +49,9 @@ async def phone(playwright_browser):
     async def open_phone(install_clock: bool = False, **options) -> Page:
         context = await browser.new_context(**{**p.devices[PHONE], "locale": "fr-FR", **options})
         context.set_default_timeout(10_000)
+        # A page load may wait on a busy machine (the two engines' passes run side by side, a
+        # report or a PDF may be rendering): a slow goto is not what these tests judge.
+        context.set_default_navigation_timeout(30_000)
         if install_clock:
             # Time keeps flowing; the test can fast-forward it to fire htmx's "every 10s" poll.
             await context.clock.install()
